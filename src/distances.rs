@@ -1,0 +1,218 @@
+//! Distances between vectors, and the metric a database ranks by.
+//!
+//! A vector database answers "which stored vectors are closest to this one?". *Closest* needs a
+//! number: here either the **cosine similarity** (the angle between two vectors, ignoring their
+//! length: 1 same direction, 0 orthogonal, -1 opposite; higher is better) or the **euclidean
+//! distance** (the length of the straight line between two points; lower is better). The
+//! [`Metric`] enum carries that choice, and the "which way is better" rule that goes with it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+// ANCHOR: dot_and_norm
+/// The dot product `a · b = Σ aᵢ bᵢ`.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The euclidean norm (length) of a vector, `‖a‖ = √(a · a)`.
+pub fn norm(a: &[f32]) -> f32 {
+    dot(a, a).sqrt()
+}
+// ANCHOR_END: dot_and_norm
+
+// ANCHOR: cosine_similarity
+/// Cosine similarity `a · b / (‖a‖ ‖b‖)`, in `[-1, 1]`.
+///
+/// A zero vector has no direction, so the formula would divide by zero and return NaN, and a NaN
+/// score sorts unpredictably. We return `0.0` instead ("no similarity"), which ranks a zero vector
+/// behind every vector that points even slightly the same way as the query.
+pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
+    let norms = norm(a) * norm(b);
+    if norms == 0.0 {
+        return 0.0;
+    }
+    // Rounding can push the ratio a hair past ±1; clamp so callers can rely on the range.
+    (dot(a, b) / norms).clamp(-1.0, 1.0)
+}
+// ANCHOR_END: cosine_similarity
+
+// ANCHOR: euclidean
+/// Squared euclidean distance `Σ (aᵢ - bᵢ)²`.
+///
+/// It ranks vectors exactly like [`euclidean_distance`] (the square root is monotonic), but costs
+/// no square root, and squared distances of sub-vectors *add up* to the squared distance of the
+/// whole vector, which product quantization relies on (chapter 7).
+pub fn squared_euclidean_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let d = x - y;
+            d * d
+        })
+        .sum()
+}
+
+/// Euclidean distance `√Σ (aᵢ - bᵢ)²`.
+pub fn euclidean_distance(a: &[f32], b: &[f32]) -> f32 {
+    squared_euclidean_distance(a, b).sqrt()
+}
+// ANCHOR_END: euclidean
+
+// ANCHOR: metric
+/// How a database scores a stored vector against a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Metric {
+    /// Cosine similarity: higher is better.
+    #[default]
+    Cosine,
+    /// Euclidean distance: lower is better.
+    Euclidean,
+}
+
+impl Metric {
+    /// The score of `vector` for `query` under this metric.
+    pub fn score(self, query: &[f32], vector: &[f32]) -> f32 {
+        match self {
+            Metric::Cosine => cosine_similarity(query, vector),
+            Metric::Euclidean => euclidean_distance(query, vector),
+        }
+    }
+
+    /// `true` when a higher score means a closer vector.
+    pub fn higher_is_better(self) -> bool {
+        match self {
+            Metric::Cosine => true,
+            Metric::Euclidean => false,
+        }
+    }
+
+    /// `true` when score `a` is strictly better than score `b`.
+    pub fn is_better(self, a: f32, b: f32) -> bool {
+        if self.higher_is_better() {
+            a > b
+        } else {
+            a < b
+        }
+    }
+
+    /// The score turned into a "rank key" where lower is always better, so one ordering serves
+    /// both metrics (used by the top-k heap).
+    pub fn rank_key(self, score: f32) -> f32 {
+        if self.higher_is_better() {
+            -score
+        } else {
+            score
+        }
+    }
+
+    /// The name used on the command line and stored in databases.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Euclidean => "euclidean",
+        }
+    }
+}
+// ANCHOR_END: metric
+
+// ANCHOR: metric_parse
+impl FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "cosine" => Ok(Metric::Cosine),
+            "euclidean" => Ok(Metric::Euclidean),
+            _ => Err(Error::UnknownMetric(name.to_string())),
+        }
+    }
+}
+// ANCHOR_END: metric_parse
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() < 1e-5
+    }
+
+    #[test]
+    fn cosine_matches_hand_computed_values() {
+        // [1,0] and [1,1]: cos 45° = 1/√2.
+        assert!(close(
+            cosine_similarity(&[1.0, 0.0], &[1.0, 1.0]),
+            std::f32::consts::FRAC_1_SQRT_2
+        ));
+        // [1,2,3]·[4,5,6] = 32; ‖·‖ = √14 · √77.
+        let expected = 32.0 / (14.0f32.sqrt() * 77.0f32.sqrt());
+        assert!(close(
+            cosine_similarity(&[1., 2., 3.], &[4., 5., 6.]),
+            expected
+        ));
+        assert!(close(cosine_similarity(&[1., 2.], &[-1., -2.]), -1.0));
+        assert!(close(cosine_similarity(&[1., 0.], &[0., 3.]), 0.0));
+    }
+
+    #[test]
+    fn cosine_ignores_length() {
+        assert!(close(
+            cosine_similarity(&[1., 2., 3.], &[10., 20., 30.]),
+            1.0
+        ));
+    }
+
+    #[test]
+    fn cosine_with_a_zero_vector_is_zero_not_nan() {
+        let s = cosine_similarity(&[0., 0., 0.], &[1., 2., 3.]);
+        assert_eq!(s, 0.0);
+        assert_eq!(cosine_similarity(&[0., 0.], &[0., 0.]), 0.0);
+    }
+
+    #[test]
+    fn euclidean_matches_hand_computed_values() {
+        // The 3-4-5 right triangle.
+        assert!(close(euclidean_distance(&[0., 0.], &[3., 4.]), 5.0));
+        assert!(close(
+            squared_euclidean_distance(&[0., 0.], &[3., 4.]),
+            25.0
+        ));
+        assert!(close(euclidean_distance(&[1., 2., 3.], &[1., 2., 3.]), 0.0));
+        assert!(close(
+            euclidean_distance(&[1., 1., 1.], &[2., 2., 2.]),
+            3.0f32.sqrt()
+        ));
+    }
+
+    #[test]
+    fn metric_knows_which_way_is_better() {
+        assert!(Metric::Cosine.is_better(0.9, 0.1));
+        assert!(!Metric::Cosine.is_better(0.1, 0.9));
+        assert!(Metric::Euclidean.is_better(0.1, 0.9));
+        assert!(!Metric::Euclidean.is_better(0.9, 0.1));
+        assert!(Metric::Cosine.rank_key(0.9) < Metric::Cosine.rank_key(0.1));
+        assert!(Metric::Euclidean.rank_key(0.1) < Metric::Euclidean.rank_key(0.9));
+    }
+
+    #[test]
+    fn metric_parses_its_names_and_rejects_others() {
+        assert_eq!("cosine".parse::<Metric>().ok(), Some(Metric::Cosine));
+        assert_eq!("Euclidean".parse::<Metric>().ok(), Some(Metric::Euclidean));
+        let err = "manhattan".parse::<Metric>().unwrap_err();
+        assert!(matches!(err, Error::UnknownMetric(ref n) if n == "manhattan"));
+        let message = err.to_string();
+        assert!(message.contains("cosine") && message.contains("euclidean"));
+        for m in [Metric::Cosine, Metric::Euclidean] {
+            assert_eq!(m.as_str().parse::<Metric>().ok(), Some(m));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! One error type for the whole crate.
+//!
+//! Every mistake a user or a file can make (a vector of the wrong size, a NaN, k = 0, a corrupt
+//! database, …) ends up here as a variant that says what went wrong, so callers can match on it and
+//! binaries can print it. Nothing a user controls is allowed to panic.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `simple_vector_db`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // --- Bad vectors and queries -------------------------------------------------------------
+    /// A vector or query does not have the dimension of the database.
+    #[error("dimension mismatch: expected {expected} values, got {found}")]
+    DimensionMismatch { expected: usize, found: usize },
+
+    /// A vector holds NaN or an infinity, which no distance can rank.
+    #[error("vector holds a non-finite value ({value}) at position {position}")]
+    NonFiniteValue { position: usize, value: f32 },
+
+    /// A vector with no values at all.
+    #[error("empty vector: a vector needs at least one value")]
+    EmptyVector,
+
+    /// `k = 0` asks for nothing; we treat it as a caller mistake rather than return `[]`.
+    #[error("k must be at least 1")]
+    ZeroK,
+
+    /// A metric name we do not know.
+    #[error("unknown metric {0:?}: expected \"cosine\" or \"euclidean\"")]
+    UnknownMetric(String),
+    // --- Storage -----------------------------------------------------------------------------
+    /// An error reported by SQLite itself.
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    /// A file could not be read or written.
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored vector BLOB whose byte length does not match the expected dimension.
+    #[error("corrupt vector BLOB: {len} bytes, expected {expected} (dimension x 4)")]
+    BlobLength { len: usize, expected: usize },
+
+    /// The file is a database, but not one that this crate wrote (or it was damaged).
+    #[error("{path} is not a simple_vector_db database: {reason}")]
+    NotOurDatabase { path: String, reason: String },
+
+    /// The file was written by a newer version of this crate.
+    #[error("unsupported schema version {found} (this build reads up to {supported})")]
+    UnsupportedSchemaVersion { found: i64, supported: i64 },
+
+    /// An id that is already taken; the whole batch was rolled back.
+    #[error("duplicate id {0}: the batch was not inserted")]
+    DuplicateId(i64),
+
+    /// The caller gave ids, but not one per vector.
+    #[error("got {ids} ids for {vectors} vectors")]
+    IdCountMismatch { ids: usize, vectors: usize },
+
+    // --- Inverted file index (k-means) -------------------------------------------------------
+    /// `n_clusters` must be between 1 and the number of vectors.
+    #[error("n_clusters = {n_clusters} is out of range: must be between 1 and {n_vectors} (the number of vectors)")]
+    InvalidClusterCount { n_clusters: usize, n_vectors: usize },
+
+    /// `n_probes` must be between 1 and the number of clusters.
+    #[error("n_probes = {n_probes} is out of range: must be between 1 and {n_clusters} (the number of clusters)")]
+    InvalidProbeCount { n_probes: usize, n_clusters: usize },
+
+    /// An indexed search was asked for before any index was built.
+    #[error("no k-means index: call create_kmeans_index first")]
+    NoIndex,
+
+    /// linfa's k-means failed (for example on degenerate data).
+    #[error("k-means training failed: {0}")]
+    KMeans(String),
+
+    // --- Product quantization ----------------------------------------------------------------
+    /// The dimension must split into `m` equal chunks.
+    #[error("dimension {dimension} is not divisible by m_chunks = {m_chunks}")]
+    ChunksDoNotDivide { dimension: usize, m_chunks: usize },
+
+    /// A code is one byte, so a sub-space has at most 256 centroids (and at least 1).
+    #[error("nb_subspace_centroids = {0} is out of range: must be between 1 and 256")]
+    InvalidCentroidCount(usize),
+
+    /// `m_chunks` must be at least 1.
+    #[error("m_chunks must be at least 1")]
+    ZeroChunks,
+
+    /// k-means needs at least as many training vectors as centroids.
+    #[error("{found} training vectors for {needed} centroids: need at least as many vectors as centroids")]
+    TooFewTrainingVectors { found: usize, needed: usize },
+
+    /// Encoding or searching with a quantizer whose codebook is not trained yet.
+    #[error("the quantizer is not trained: train its codebook first")]
+    NotTrained,
+
+    /// A stored code of the wrong length.
+    #[error("corrupt PQ code: {len} bytes, expected {expected} (one per chunk)")]
+    CodeLength { len: usize, expected: usize },
+
+    // --- Datasets and evaluation -------------------------------------------------------------
+    /// A data file that cannot be parsed.
+    #[error("bad data in {path}: {reason}")]
+    BadData { path: String, reason: String },
+
+    /// A parameter outside its allowed range (with the reason).
+    #[error("invalid parameter {name}: {reason}")]
+    InvalidParameter { name: &'static str, reason: String },
+
+    /// Drawing a chart failed.
+    #[error("plotting failed: {0}")]
+    Plot(String),
+}
+
+/// The crate's `Result`, with [`Error`] as the error type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error together with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

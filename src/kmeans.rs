@@ -1,0 +1,233 @@
+//! Seeded k-means clustering, shared by the inverted file index and product quantization.
+//!
+//! k-means places `n_clusters` points (the *centroids*) so that every vector is as close as
+//! possible to its nearest centroid: assign each vector to its nearest centroid, move each
+//! centroid to the mean of its vectors, repeat until nothing moves. Chapter 6 uses the centroids
+//! to cut the space into cells; chapter 7 uses them as a codebook. Both train through
+//! [`train_centroids`], with linfa's `KMeans` and a seeded random generator so the same data
+//! always gives the same centroids.
+
+use linfa::prelude::*;
+use linfa::DatasetBase;
+use linfa_clustering::KMeans;
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+
+use crate::distances::squared_euclidean_distance;
+use crate::error::{Error, Result};
+
+// ANCHOR: config
+/// How to train k-means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KMeansConfig {
+    pub n_clusters: usize,
+    /// Stop after this many assign-and-move rounds even if centroids still move.
+    pub max_iterations: u64,
+    /// Train this many times from different starts and keep the tightest result.
+    pub n_runs: usize,
+    /// Stop when the centroids moved less than this in a round.
+    pub tolerance: f32,
+    /// Seed of the random generator that picks the starting centroids.
+    pub seed: u64,
+    /// Train on a random sample of at most this many vectors per centroid (FAISS uses 256):
+    /// the centroids barely change, and training gets much faster on large sets.
+    pub max_points_per_centroid: Option<usize>,
+}
+
+impl KMeansConfig {
+    /// Sensible defaults for `n_clusters` centroids.
+    pub fn new(n_clusters: usize) -> Self {
+        KMeansConfig {
+            n_clusters,
+            max_iterations: 100,
+            n_runs: 1,
+            tolerance: 1e-4,
+            seed: 42,
+            max_points_per_centroid: Some(256),
+        }
+    }
+}
+// ANCHOR_END: config
+
+// ANCHOR: train_centroids
+/// Trains k-means on `vectors` and returns the centroids, one per row.
+pub fn train_centroids<V: AsRef<[f32]>>(
+    vectors: &[V],
+    config: &KMeansConfig,
+) -> Result<Vec<Vec<f32>>> {
+    check_config(config, vectors.len())?;
+    let training_set = sample_for_training(vectors, config);
+    let observations = to_array(&training_set)?;
+    let model = KMeans::params_with_rng(
+        config.n_clusters,
+        Xoshiro256Plus::seed_from_u64(config.seed),
+    )
+    .max_n_iterations(config.max_iterations)
+    .n_runs(config.n_runs)
+    .tolerance(config.tolerance)
+    .fit(&DatasetBase::from(observations))
+    .map_err(|e| Error::KMeans(e.to_string()))?;
+    Ok(model
+        .centroids()
+        .rows()
+        .into_iter()
+        .map(|row| row.to_vec())
+        .collect())
+}
+// ANCHOR_END: train_centroids
+
+// ANCHOR: nearest_centroid
+/// The index of the centroid nearest to `vector` (squared euclidean distance, as k-means uses).
+///
+/// Returns `None` only when there are no centroids.
+pub fn nearest_centroid(centroids: &[Vec<f32>], vector: &[f32]) -> Option<usize> {
+    centroids
+        .iter()
+        .map(|c| squared_euclidean_distance(c, vector))
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(index, _)| index)
+}
+// ANCHOR_END: nearest_centroid
+
+fn check_config(config: &KMeansConfig, n_vectors: usize) -> Result<()> {
+    if config.n_clusters == 0 || config.n_clusters > n_vectors {
+        return Err(Error::InvalidClusterCount {
+            n_clusters: config.n_clusters,
+            n_vectors,
+        });
+    }
+    let positive = |name: &'static str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter {
+                name,
+                reason: "must be at least 1".to_string(),
+            })
+        }
+    };
+    positive("max_iterations", config.max_iterations >= 1)?;
+    positive("n_runs", config.n_runs >= 1)?;
+    positive(
+        "max_points_per_centroid",
+        config.max_points_per_centroid != Some(0),
+    )?;
+    if !(config.tolerance.is_finite() && config.tolerance > 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "tolerance",
+            reason: format!("{} is not a positive number", config.tolerance),
+        });
+    }
+    Ok(())
+}
+
+/// The vectors to train on: all of them, or a seeded random sample when there are many.
+fn sample_for_training<'a, V: AsRef<[f32]>>(
+    vectors: &'a [V],
+    config: &KMeansConfig,
+) -> Vec<&'a [f32]> {
+    let limit = config
+        .max_points_per_centroid
+        .map_or(usize::MAX, |per| per.saturating_mul(config.n_clusters));
+    if vectors.len() <= limit {
+        return vectors.iter().map(AsRef::as_ref).collect();
+    }
+    let mut rng = Xoshiro256Plus::seed_from_u64(config.seed);
+    let mut picked = rand::seq::index::sample(&mut rng, vectors.len(), limit).into_vec();
+    picked.sort_unstable(); // keep the original order: reproducible and cache-friendly
+    picked.into_iter().map(|i| vectors[i].as_ref()).collect()
+}
+
+/// Packs rows into the `n × d` matrix linfa expects.
+fn to_array(rows: &[&[f32]]) -> Result<Array2<f32>> {
+    let dimension = rows.first().map_or(0, |r| r.len());
+    let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    Array2::from_shape_vec((rows.len(), dimension), flat).map_err(|e| Error::InvalidParameter {
+        name: "vectors",
+        reason: format!("rows of unequal length: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two tight groups, around (0, 0) and (10, 10).
+    fn two_blobs() -> Vec<Vec<f32>> {
+        let mut v = Vec::new();
+        for i in 0..20 {
+            let jitter = (i % 5) as f32 * 0.1;
+            v.push(vec![jitter, -jitter]);
+            v.push(vec![10.0 + jitter, 10.0 - jitter]);
+        }
+        v
+    }
+
+    #[test]
+    fn finds_the_centres_of_two_blobs() {
+        let mut centroids = train_centroids(&two_blobs(), &KMeansConfig::new(2)).expect("trains");
+        centroids.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        assert!((centroids[0][0] - 0.2).abs() < 1e-4 && (centroids[0][1] + 0.2).abs() < 1e-4);
+        assert!((centroids[1][0] - 10.2).abs() < 1e-4 && (centroids[1][1] - 9.8).abs() < 1e-4);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_centroids() {
+        let data: Vec<Vec<f32>> = (0..200)
+            .map(|i| vec![(i * 37 % 101) as f32, (i * 53 % 97) as f32])
+            .collect();
+        let config = KMeansConfig::new(7);
+        assert_eq!(
+            train_centroids(&data, &config).ok(),
+            train_centroids(&data, &config).ok()
+        );
+    }
+
+    #[test]
+    fn sampling_trains_on_at_most_points_per_centroid_times_k() {
+        let data: Vec<Vec<f32>> = (0..1000).map(|i| vec![i as f32]).collect();
+        let config = KMeansConfig {
+            max_points_per_centroid: Some(10),
+            ..KMeansConfig::new(4)
+        };
+        assert_eq!(sample_for_training(&data, &config).len(), 40);
+        assert_eq!(
+            train_centroids(&data, &config).map(|c| c.len()).ok(),
+            Some(4)
+        );
+    }
+
+    #[test]
+    fn nearest_centroid_picks_the_closest() {
+        let centroids = vec![vec![0.0, 0.0], vec![10.0, 10.0]];
+        assert_eq!(nearest_centroid(&centroids, &[9.0, 8.0]), Some(1));
+        assert_eq!(nearest_centroid(&centroids, &[1.0, -1.0]), Some(0));
+        assert_eq!(nearest_centroid(&[], &[1.0]), None);
+    }
+
+    #[test]
+    fn bad_cluster_counts_are_typed_errors() {
+        let data = two_blobs();
+        assert!(matches!(
+            train_centroids(&data, &KMeansConfig::new(0)),
+            Err(Error::InvalidClusterCount { n_clusters: 0, .. })
+        ));
+        assert!(matches!(
+            train_centroids(&data, &KMeansConfig::new(41)),
+            Err(Error::InvalidClusterCount {
+                n_clusters: 41,
+                n_vectors: 40
+            })
+        ));
+        let no_runs = KMeansConfig {
+            n_runs: 0,
+            ..KMeansConfig::new(2)
+        };
+        assert!(matches!(
+            train_centroids(&data, &no_runs),
+            Err(Error::InvalidParameter { name: "n_runs", .. })
+        ));
+    }
+}

@@ -1,0 +1,79 @@
+//! Coloured, one-line log records, as in the original's `flex_logging`.
+//!
+//! Each record reads `time - LEVEL - message - (file:line)`, with the level painted green (info),
+//! yellow (warning) or red (error). It is [`env_logger`] underneath, so `RUST_LOG=debug` works
+//! as usual. Colours are dropped when the output is not a terminal (a file, a pipe, CI) or when
+//! `NO_COLOR` is set, so logs stay readable as plain text.
+
+use std::io::{IsTerminal, Write};
+
+use colored::{ColoredString, Colorize};
+use log::Level;
+
+// ANCHOR: init
+/// Installs the coloured logger; `info` and above unless `RUST_LOG` says otherwise.
+///
+/// Calling it again does nothing, so every binary and test may call it freely.
+pub fn init() {
+    let use_colour = colours_wanted(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
+    // `colored` decides on its own too; make it agree with our decision.
+    colored::control::set_override(use_colour);
+    let _already_initialised =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            .format(|buf, record| {
+                writeln!(
+                    buf,
+                    "{} - {} - {} - ({}:{})",
+                    buf.timestamp_millis(),
+                    paint_level(record.level()),
+                    record.args(),
+                    record.file().unwrap_or("?"),
+                    record.line().unwrap_or(0),
+                )
+            })
+            .try_init();
+}
+// ANCHOR_END: init
+
+// ANCHOR: colours
+/// Colour only a terminal, and never when the user set `NO_COLOR` (see <https://no-color.org>).
+pub fn colours_wanted(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    let no_color_set = no_color.is_some_and(|v| !v.is_empty());
+    is_terminal && !no_color_set
+}
+
+/// The level's name in its colour: info green, warning yellow, error red.
+fn paint_level(level: Level) -> ColoredString {
+    let name = level.as_str();
+    match level {
+        Level::Error => name.red().bold(),
+        Level::Warn => name.yellow(),
+        Level::Info => name.green(),
+        Level::Debug | Level::Trace => name.normal(),
+    }
+}
+// ANCHOR_END: colours
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colours_wanted(true, None));
+        assert!(!colours_wanted(false, None));
+        assert!(!colours_wanted(true, Some("1".into())));
+        // An empty NO_COLOR does not count as set.
+        assert!(colours_wanted(true, Some("".into())));
+    }
+
+    #[test]
+    fn initialising_twice_is_harmless() {
+        init();
+        init();
+        log::info!("logger initialised twice without a panic");
+    }
+}
