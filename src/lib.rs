@@ -13,7 +13,9 @@
 pub mod datasets;
 pub mod distances;
 pub mod error;
+pub mod evaluation;
 pub mod kmeans;
+pub mod quantization;
 pub mod top_k;
 pub mod utils;
 pub mod validation;

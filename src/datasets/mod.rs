@@ -4,3 +4,4 @@
 
 pub mod clustered;
 pub mod digits;
+pub mod npy;

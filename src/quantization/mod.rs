@@ -1,0 +1,1 @@
+//! Product quantization (being written).
