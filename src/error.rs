@@ -46,6 +46,10 @@ pub enum Error {
     #[error("corrupt vector BLOB: {len} bytes, expected {expected} (dimension x 4)")]
     BlobLength { len: usize, expected: usize },
 
+    /// The database file could not be opened or created at all.
+    #[error("cannot open database {path}: {reason}")]
+    CannotOpen { path: String, reason: String },
+
     /// The file is a database, but not one that this crate wrote (or it was damaged).
     #[error("{path} is not a simple_vector_db database: {reason}")]
     NotOurDatabase { path: String, reason: String },

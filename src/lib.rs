@@ -16,11 +16,15 @@ pub mod error;
 pub mod evaluation;
 pub mod kmeans;
 pub mod quantization;
+pub mod sqlite_store;
 pub mod top_k;
 pub mod utils;
 pub mod validation;
+pub mod vector_blob;
 pub mod vector_db_in_memory;
+pub mod vector_db_sqlite;
 
 pub use distances::Metric;
 pub use error::{Error, Result};
 pub use vector_db_in_memory::VectorDbInMemory;
+pub use vector_db_sqlite::VectorDbSqlite;
