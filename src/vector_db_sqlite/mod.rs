@@ -7,13 +7,15 @@
 //! or reads only a few k-means cells ([`search_in_kmeans_index`](VectorDbSqlite::search_in_kmeans_index),
 //! chapter 6).
 
+mod kmeans_index;
 mod search;
+
+pub use kmeans_index::IndexedSearch;
 
 use std::path::Path;
 
 use crate::distances::Metric;
 use crate::error::Result;
-use crate::kmeans::nearest_centroid;
 use crate::sqlite_store::{NewRow, SqliteStore, StoreKind};
 use crate::validation::check_batch;
 use crate::vector_blob::{blob_to_vector, vector_to_blob};
@@ -66,17 +68,12 @@ impl VectorDbSqlite {
         let Some(dimension) = check_batch(vectors, self.store.dimension())? else {
             return Ok(Vec::new()); // an empty first batch: nothing to store, no dimension yet
         };
-        let centroids = self.centroids.as_deref();
-        let rows = vectors.iter().map(|vector| {
-            let vector = vector.as_ref();
-            NewRow {
-                vector: vector_to_blob(vector),
-                // With an index, a new vector joins its nearest cell now, so indexed searches
-                // find it (the original left it out of every indexed search).
-                cluster: centroids
-                    .and_then(|c| nearest_centroid(c, vector))
-                    .and_then(|cell| i64::try_from(cell).ok()),
-            }
+        // With an index, a new vector joins its cell now, so indexed searches find it (the
+        // original left vectors inserted after the build out of every indexed search).
+        let cells: Vec<Option<i64>> = vectors.iter().map(|v| self.cell_of(v.as_ref())).collect();
+        let rows = vectors.iter().zip(cells).map(|(vector, cluster)| NewRow {
+            vector: vector_to_blob(vector.as_ref()),
+            cluster,
         });
         self.store.insert_rows(dimension, ids, rows)
     }
@@ -116,10 +113,5 @@ impl VectorDbSqlite {
     /// `true` when no vector is stored.
     pub fn is_empty(&self) -> Result<bool> {
         self.store.is_empty()
-    }
-
-    /// Reads the centroids of a k-means index, if the file has one. (Chapter 6.)
-    fn load_centroids(&self) -> Result<Option<Vec<Vec<f32>>>> {
-        Ok(None)
     }
 }
