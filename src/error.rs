@@ -104,6 +104,19 @@ pub enum Error {
     #[error("the quantizer is not trained: train its codebook first")]
     NotTrained,
 
+    /// Retraining would silently turn every stored code into garbage (the original's bug).
+    #[error("the codebook is already trained and {stored} stored codes depend on it: retraining would make them meaningless")]
+    CodebookInUse { stored: usize },
+
+    /// A PQ database reopened with other settings than it was created with.
+    #[error("the PQ database was created with m_chunks = {stored_m} and {stored_k} centroids, not {m} and {k}")]
+    PqSettingsMismatch {
+        stored_m: usize,
+        stored_k: usize,
+        m: usize,
+        k: usize,
+    },
+
     /// A stored code of the wrong length.
     #[error("corrupt PQ code: {len} bytes, expected {expected} (one per chunk)")]
     CodeLength { len: usize, expected: usize },

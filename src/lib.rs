@@ -23,8 +23,10 @@ pub mod validation;
 pub mod vector_blob;
 pub mod vector_db_in_memory;
 pub mod vector_db_sqlite;
+pub mod vector_db_sqlite_pq;
 
 pub use distances::Metric;
 pub use error::{Error, Result};
 pub use vector_db_in_memory::VectorDbInMemory;
 pub use vector_db_sqlite::VectorDbSqlite;
+pub use vector_db_sqlite_pq::VectorDbSqlitePq;

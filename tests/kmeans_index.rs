@@ -2,6 +2,7 @@
 //! reopening, bad input, and the recall/n_probes trade-off on the digits set.
 
 use simple_vector_db::datasets::digits;
+use simple_vector_db::kmeans::KMeansConfig;
 use simple_vector_db::{Error, Metric, VectorDbSqlite};
 
 fn sample_vectors() -> Vec<Vec<f32>> {
@@ -218,11 +219,16 @@ fn an_empty_database_cannot_be_indexed() {
     ));
 }
 
-/// Recall@10 of the indexed search on digits for each n_probes, every vector a query.
-fn digits_recall_by_probes(probes: &[usize]) -> Vec<f64> {
+/// Recall@10 of the indexed search on digits for each n_probes, every vector a query, with the
+/// default training settings under `seed`.
+fn digits_recall_by_probes(probes: &[usize], seed: u64) -> Vec<f64> {
     let digits = digits::load().expect("embedded digits");
     let mut db = euclidean_db(&digits.vectors);
-    db.create_kmeans_index(16).expect("builds");
+    let config = KMeansConfig {
+        seed,
+        ..VectorDbSqlite::default_index_config(16)
+    };
+    db.create_kmeans_index_with(&config).expect("builds");
     let k = 10;
     let truth: Vec<Vec<i64>> = digits
         .vectors
@@ -261,17 +267,34 @@ fn digits_recall_by_probes(probes: &[usize]) -> Vec<f64> {
 #[test]
 fn on_digits_recall_rises_with_probes_and_is_exact_with_all_cells() {
     let probes = [1, 2, 4, 8, 16];
-    let recalls = digits_recall_by_probes(&probes);
+    let recalls = digits_recall_by_probes(&probes, KMeansConfig::new(16).seed);
     for (p, r) in probes.iter().zip(&recalls) {
-        eprintln!("digits, 16 cells: n_probes = {p:2} -> recall@10 = {r:.4}");
+        eprintln!("digits, 16 cells, default seed: n_probes = {p:2} -> recall@10 = {r:.4}");
     }
     assert!(recalls.windows(2).all(|w| w[0] <= w[1]), "{recalls:?}");
     assert_eq!(recalls[4], 1.0);
-    // FAISS's IndexIVFFlat gives about 0.90, 0.98, 0.995 at 1, 2, 4 probes on this set.
-    for (got, faiss) in recalls.iter().zip([0.90, 0.98, 0.995]) {
+}
+
+#[test]
+fn on_digits_recall_is_close_to_faiss_ivf_flat() {
+    // One k-means draw moves recall at one probe by about ±0.02, and FAISS's figures are one
+    // draw too, so compare the mean over five seeds.
+    let probes = [1, 2, 4, 8];
+    let seeds = 0..5u64;
+    let runs: Vec<Vec<f64>> = seeds
+        .clone()
+        .map(|seed| digits_recall_by_probes(&probes, seed))
+        .collect();
+    // FAISS's IndexIVFFlat with 16 lists on this set.
+    let faiss = [0.90, 0.98, 0.995, 0.9996];
+    for (i, p) in probes.iter().enumerate() {
+        let per_seed: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+        let mean = per_seed.iter().sum::<f64>() / per_seed.len() as f64;
+        eprintln!("digits, 16 cells, seeds {seeds:?}: n_probes = {p} -> mean recall@10 = {mean:.4} (FAISS {}) {per_seed:.3?}", faiss[i]);
         assert!(
-            (got - faiss).abs() <= 0.04,
-            "recall {got:.4} vs FAISS {faiss}"
+            (mean - faiss[i]).abs() <= 0.03,
+            "n_probes = {p}: mean {mean:.4} vs FAISS {}",
+            faiss[i]
         );
     }
 }

@@ -43,14 +43,18 @@ impl VectorDbSqlite {
         self.create_kmeans_index_with(&Self::default_index_config(n_clusters))
     }
 
-    /// The training settings `create_kmeans_index` uses: FAISS's, 25 rounds on at most 256
-    /// vectors per centroid, which is plenty for cells that only need to be roughly right.
+    // ANCHOR: default_index_config
+    /// The training settings `create_kmeans_index` uses, close to FAISS's: 25 rounds on a
+    /// sample of at most 64 vectors per centroid. Cells only need to be roughly right (a search
+    /// probes several), so more polished centroids are not worth the extra minutes.
     pub fn default_index_config(n_clusters: usize) -> KMeansConfig {
         KMeansConfig {
             max_iterations: 25,
+            max_points_per_centroid: Some(64),
             ..KMeansConfig::new(n_clusters)
         }
     }
+    // ANCHOR_END: default_index_config
 
     // ANCHOR: create_kmeans_index
     /// Trains k-means on the stored vectors, files every vector into its cell and stores the
@@ -135,6 +139,7 @@ impl VectorDbSqlite {
         self.centroids.as_deref()
     }
 
+    // ANCHOR: cell_of
     /// The cell a new vector joins when an index exists.
     pub(super) fn cell_of(&self, vector: &[f32]) -> Option<i64> {
         let centroids = self.centroids.as_deref()?;
@@ -142,6 +147,7 @@ impl VectorDbSqlite {
             .first()
             .copied()
     }
+    // ANCHOR_END: cell_of
 
     /// Reads the centroids stored in the file, if it has an index.
     pub(super) fn load_centroids(&self) -> Result<Option<Vec<Vec<f32>>>> {

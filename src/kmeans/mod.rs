@@ -4,15 +4,20 @@
 //! possible to its nearest centroid: assign each vector to its nearest centroid, move each
 //! centroid to the mean of its vectors, repeat until nothing moves. Chapter 6 uses the centroids
 //! to cut the space into cells; chapter 7 uses them as a codebook. Both train through
-//! [`train_centroids`], with linfa's `KMeans` and a seeded random generator so the same data
-//! always gives the same centroids.
+//! [`train_centroids`]: linfa's `KMeans` does the rounds, from starting centroids we pick
+//! ourselves ([`initialisation`]) with a seeded random generator, so the same data always gives
+//! the same centroids.
+
+pub mod initialisation;
 
 use linfa::prelude::*;
 use linfa::DatasetBase;
-use linfa_clustering::KMeans;
+use linfa_clustering::{KMeans, KMeansInit};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
+
+pub use initialisation::Initialisation;
 
 use crate::distances::squared_euclidean_distance;
 use crate::error::{Error, Result};
@@ -24,7 +29,8 @@ pub struct KMeansConfig {
     pub n_clusters: usize,
     /// Stop after this many assign-and-move rounds even if centroids still move.
     pub max_iterations: u64,
-    /// Train this many times from different starts and keep the tightest result.
+    /// Train this many times from different starts (seeds `seed`, `seed + 1`, …) and keep the
+    /// tightest result (the smallest sum of squared distances to the nearest centroid).
     pub n_runs: usize,
     /// Stop when the centroids moved less than this in a round.
     pub tolerance: f32,
@@ -33,6 +39,8 @@ pub struct KMeansConfig {
     /// Train on a random sample of at most this many vectors per centroid (FAISS uses 256):
     /// the centroids barely change, and training gets much faster on large sets.
     pub max_points_per_centroid: Option<usize>,
+    /// How the first centroids are chosen.
+    pub init: Initialisation,
 }
 
 impl KMeansConfig {
@@ -45,6 +53,7 @@ impl KMeansConfig {
             tolerance: 1e-4,
             seed: 42,
             max_points_per_centroid: Some(256),
+            init: Initialisation::KMeansPlusPlus,
         }
     }
 }
@@ -58,18 +67,27 @@ pub fn train_centroids<V: AsRef<[f32]>>(
 ) -> Result<Vec<Vec<f32>>> {
     check_config(config, vectors.len())?;
     let training_set = sample_for_training(vectors, config);
-    let observations = to_array(&training_set)?;
-    let model = KMeans::params_with_rng(
-        config.n_clusters,
-        Xoshiro256Plus::seed_from_u64(config.seed),
-    )
-    .max_n_iterations(config.max_iterations)
-    .n_runs(config.n_runs)
-    .tolerance(config.tolerance)
-    .fit(&DatasetBase::from(observations))
-    .map_err(|e| Error::KMeans(e.to_string()))?;
-    Ok(model
-        .centroids()
+    let observations = DatasetBase::from(to_array(&training_set)?);
+    let mut best: Option<(f32, Array2<f32>)> = None;
+    for run in 0..config.n_runs {
+        let mut rng = Xoshiro256Plus::seed_from_u64(config.seed.wrapping_add(run as u64));
+        let start = initialisation::starting_centroids(&training_set, config, &mut rng);
+        let model = KMeans::params_with_rng(config.n_clusters, rng)
+            .init_method(KMeansInit::Precomputed(to_array(&start)?))
+            .n_runs(1)
+            .max_n_iterations(config.max_iterations)
+            .tolerance(config.tolerance)
+            .fit(&observations)
+            .map_err(|e| Error::KMeans(e.to_string()))?;
+        if best
+            .as_ref()
+            .is_none_or(|(inertia, _)| model.inertia() < *inertia)
+        {
+            best = Some((model.inertia(), model.centroids().clone()));
+        }
+    }
+    let centroids = best.map(|(_, c)| c).unwrap_or_default();
+    Ok(centroids
         .rows()
         .into_iter()
         .map(|row| row.to_vec())
@@ -141,9 +159,12 @@ fn sample_for_training<'a, V: AsRef<[f32]>>(
 }
 
 /// Packs rows into the `n × d` matrix linfa expects.
-fn to_array(rows: &[&[f32]]) -> Result<Array2<f32>> {
-    let dimension = rows.first().map_or(0, |r| r.len());
-    let flat: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+fn to_array<V: AsRef<[f32]>>(rows: &[V]) -> Result<Array2<f32>> {
+    let dimension = rows.first().map_or(0, |r| r.as_ref().len());
+    let flat: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| r.as_ref().iter().copied())
+        .collect();
     Array2::from_shape_vec((rows.len(), dimension), flat).map_err(|e| Error::InvalidParameter {
         name: "vectors",
         reason: format!("rows of unequal length: {e}"),
