@@ -14,12 +14,34 @@ use crate::error::{Error, Result};
 // ANCHOR: dot_and_norm
 /// The dot product `a · b = Σ aᵢ bᵢ`.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    sum_over_pairs(a, b, |x, y| x * y)
 }
 
 /// The euclidean norm (length) of a vector, `‖a‖ = √(a · a)`.
 pub fn norm(a: &[f32]) -> f32 {
     dot(a, a).sqrt()
+}
+
+/// `Σ term(aᵢ, bᵢ)` over the pairs `zip` makes, which stops at the shorter slice.
+///
+/// A single running total is one long chain of additions, each waiting for the previous one:
+/// float addition is not associative, so the compiler may not reorder it. Eight totals (value
+/// `i` goes to total `i mod 8`) are independent chains that the compiler runs side by side in
+/// SIMD registers, several times faster. Only the rounding differs from the one-total sum.
+#[inline]
+fn sum_over_pairs(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    const LANES: usize = 8;
+    let len = a.len().min(b.len());
+    let (a_blocks, a_rest) = a[..len].as_chunks::<LANES>();
+    let (b_blocks, b_rest) = b[..len].as_chunks::<LANES>();
+    let mut totals = [0.0f32; LANES];
+    for (a_block, b_block) in a_blocks.iter().zip(b_blocks) {
+        for ((total, &x), &y) in totals.iter_mut().zip(a_block).zip(b_block) {
+            *total += term(x, y);
+        }
+    }
+    let rest: f32 = a_rest.iter().zip(b_rest).map(|(&x, &y)| term(x, y)).sum();
+    totals.iter().sum::<f32>() + rest
 }
 // ANCHOR_END: dot_and_norm
 
@@ -46,13 +68,10 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
 /// no square root, and squared distances of sub-vectors *add up* to the squared distance of the
 /// whole vector, which product quantization relies on (chapter 7).
 pub fn squared_euclidean_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let d = x - y;
-            d * d
-        })
-        .sum()
+    sum_over_pairs(a, b, |x, y| {
+        let d = x - y;
+        d * d
+    })
 }
 
 /// Euclidean distance `√Σ (aᵢ - bᵢ)²`.

@@ -31,6 +31,7 @@ pub fn blob_to_vector(blob: &[u8], dimension: usize) -> Result<Vec<f32>> {
     }
 }
 
+// ANCHOR: blob_as_vector
 /// Views a BLOB as `dimension` floats, without copying when the bytes happen to be aligned.
 ///
 /// SQLite makes no promise that a BLOB starts on a 4-byte boundary, and reinterpreting
@@ -47,18 +48,25 @@ pub fn blob_as_vector<'a>(
             return Ok(floats);
         }
     }
-    *scratch = decode_little_endian(blob);
+    scratch.clear();
+    scratch.extend(little_endian_floats(blob));
     Ok(scratch)
 }
+// ANCHOR_END: blob_as_vector
 
 /// Decodes little-endian bytes one float at a time (the portable, copying path).
 fn decode_little_endian(blob: &[u8]) -> Vec<f32> {
+    little_endian_floats(blob).collect()
+}
+
+/// The floats of little-endian bytes, four bytes each.
+fn little_endian_floats(blob: &[u8]) -> impl Iterator<Item = f32> + '_ {
     blob.chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
 }
 // ANCHOR_END: blob_to_vector
 
+// ANCHOR: check_blob_length
 /// A BLOB must hold exactly `4 × dimension` bytes.
 fn check_blob_length(blob: &[u8], dimension: usize) -> Result<()> {
     let expected = dimension * std::mem::size_of::<f32>();
@@ -70,6 +78,7 @@ fn check_blob_length(blob: &[u8], dimension: usize) -> Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: check_blob_length
 
 #[cfg(test)]
 mod tests {

@@ -64,8 +64,10 @@ fn k_means_plus_plus(vectors: &[&[f32]], k: usize, rng: &mut impl Rng) -> Vec<Ve
 /// An index drawn with probability proportional to its weight (uniformly if all are zero).
 fn draw_proportionally(weights: &[f64], rng: &mut impl Rng) -> usize {
     let total: f64 = weights.iter().sum();
-    if !(total > 0.0) {
-        return rng.gen_range(0..weights.len()); // every vector coincides with a pick
+    // Distances are finite (inputs are checked), so a total of zero means every vector
+    // coincides with a pick: any of them will do.
+    if total <= 0.0 {
+        return rng.gen_range(0..weights.len());
     }
     let mut target = rng.gen_range(0.0..total);
     for (index, weight) in weights.iter().enumerate() {

@@ -39,6 +39,10 @@ pub fn open_memory() -> Result<Connection> {
 
 /// A brute-force search reads every page of the table for every query: keep them in memory.
 fn tune_for_scans(connection: &Connection) -> rusqlite::Result<()> {
+    // 16 KiB pages rather than SQLite's 4 KiB: a 512-byte vector leaves less of each page
+    // unused, and an insert or a scan handles a quarter as many pages. SQLite applies this only
+    // to a database with no table yet (and before WAL); an existing file keeps its page size.
+    connection.pragma_update(None, "page_size", 16_384)?;
     // A negative cache_size is in KiB: 256 MiB of page cache, and as much memory-mapped I/O,
     // so repeated scans are served from memory instead of read() calls. Neither touches the file.
     connection.pragma_update(None, "cache_size", -262_144)?;

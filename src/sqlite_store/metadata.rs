@@ -104,6 +104,7 @@ pub fn load_or_create(connection: &Connection, kind: StoreKind, path: &str) -> R
 }
 // ANCHOR_END: load_or_create
 
+// ANCHOR: check_version
 /// Refuses files written by a newer schema than this build knows.
 fn check_version(stored: Option<String>, not_ours: &dyn Fn(String) -> Error) -> Result<()> {
     let text = stored.ok_or_else(|| not_ours("it has no schema version".to_string()))?;
@@ -118,6 +119,7 @@ fn check_version(stored: Option<String>, not_ours: &dyn Fn(String) -> Error) -> 
     }
     Ok(())
 }
+// ANCHOR_END: check_version
 
 /// Creates the tables and the first settings, all or nothing.
 fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {

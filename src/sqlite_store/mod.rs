@@ -36,6 +36,7 @@ pub struct SqliteStore {
 // ANCHOR_END: store
 
 impl SqliteStore {
+    // ANCHOR: open_store
     /// Opens (or creates) the database file at `path`, which must hold a database of `kind`.
     pub fn open(path: &Path, kind: StoreKind) -> Result<Self> {
         let connection = connection::open_file(path)?;
@@ -47,6 +48,7 @@ impl SqliteStore {
             metadata,
         })
     }
+    // ANCHOR_END: open_store
 
     /// A fresh database that lives in memory and vanishes when dropped.
     pub fn open_in_memory(kind: StoreKind) -> Result<Self> {
@@ -83,12 +85,14 @@ impl SqliteStore {
         self.metadata.metric
     }
 
+    // ANCHOR: set_metric
     /// Changes the metric, in the file as well, so that reopening keeps it.
     pub fn set_metric(&mut self, metric: Metric) -> Result<()> {
         metadata::write_value(&self.connection, metadata::METRIC, metric.as_str())?;
         self.metadata.metric = metric;
         Ok(())
     }
+    // ANCHOR_END: set_metric
 
     /// A setting of the `meta` table that a particular database kind keeps there.
     pub fn read_value(&self, key: &str) -> Result<Option<String>> {

@@ -1,0 +1,363 @@
+//! Chapter 6's picture: the Voronoi cells k-means cuts a plane into, and what a search probes.
+//!
+//! Seeded 2-D points drawn around a few centres are clustered by the same k-means the index
+//! uses ([`train_centroids`]). Every pixel of the image is painted in the light colour of its
+//! nearest centroid, which draws the cells; the points are drawn in the strong colour of their
+//! cell and the centroids as big black dots. A query (the ringed dot) is placed near a border,
+//! and the `--probes` cells a search would read for it are painted darker than the others,
+//! with a line from the query to each of their centroids. The image holds no text: the chapter
+//! gives the caption. Run with `cargo run --release --bin main_kmeans_cells`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use plotters::prelude::*;
+use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::distances::squared_euclidean_distance;
+use simple_vector_db::kmeans::{nearest_centroid, train_centroids, KMeansConfig};
+use simple_vector_db::utils::flex_logging;
+use simple_vector_db::{Error, Result};
+
+/// Draws the k-means cells of seeded 2-D points as a PNG.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Where to write the PNG.
+    #[arg(long, default_value = "tutorial/src/images/ch06-kmeans-cells.png")]
+    out: PathBuf,
+    /// How many points to draw.
+    #[arg(long, default_value_t = 600)]
+    points: usize,
+    /// How many groups the points are drawn around.
+    #[arg(long, default_value_t = 6)]
+    clusters: usize,
+    /// How many k-means cells to train.
+    #[arg(long, default_value_t = 8)]
+    cells: usize,
+    /// How many cells the example query probes (highlighted).
+    #[arg(long, default_value_t = 2)]
+    probes: usize,
+    /// Seed of the points and of k-means.
+    #[arg(long, default_value_t = 5)]
+    seed: u64,
+    /// Width and height of the image, in pixels.
+    #[arg(long, default_value_t = 800)]
+    size: u32,
+}
+
+/// Light-to-strong colours for up to ten cells (more cells reuse them).
+const PALETTE: [(u8, u8, u8); 10] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (23, 190, 207),
+    (188, 189, 34),
+    (127, 127, 127),
+];
+
+fn main() {
+    flex_logging::init();
+    let args = Args::parse();
+    if let Err(error) = run(&args) {
+        log::error!("{error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    if args.probes == 0 || args.probes > args.cells {
+        return Err(Error::InvalidProbeCount {
+            n_probes: args.probes,
+            n_clusters: args.cells,
+        });
+    }
+    if args.size < 64 {
+        return Err(Error::InvalidParameter {
+            name: "size",
+            reason: format!(
+                "{} pixels is too small to draw anything; use 64 or more",
+                args.size
+            ),
+        });
+    }
+    let points = generate(&ClusteredSpec {
+        n_vectors: args.points,
+        dimension: 2,
+        n_clusters: args.clusters,
+        noise: 0.12,
+        seed: args.seed,
+    })?;
+    let config = KMeansConfig {
+        seed: args.seed,
+        ..KMeansConfig::new(args.cells)
+    };
+    let centroids = train_centroids(&points, &config)?;
+    let query = query_near_a_border(&centroids);
+    let probed = nearest_cells(&centroids, &query, args.probes);
+    log::info!(
+        "{} points, {} cells; query {query:?} probes cells {probed:?}",
+        points.len(),
+        centroids.len()
+    );
+
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let scene = Scene {
+        frame: Frame::around(&points, args.size),
+        points: &points,
+        centroids: &centroids,
+        query: &query,
+        probed: &probed,
+    };
+    draw(&scene, &args.out).map_err(|e| Error::Plot(e.to_string()))?;
+    log::info!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// A point just short of the middle of two neighbouring cells' centroids: near their shared
+/// border, where a single probe is most likely to miss a true neighbour.
+///
+/// Of all pairs of centroids whose midpoint lies on their shared border (no third centroid is
+/// nearer to it), the pair furthest apart is used, so the picture has room to show it.
+fn query_near_a_border(centroids: &[Vec<f32>]) -> Vec<f32> {
+    let between = |a: &[f32], b: &[f32], t: f32| -> Vec<f32> {
+        a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect()
+    };
+    let mut widest: Option<(f32, usize, usize)> = None;
+    for a in 0..centroids.len() {
+        for b in a + 1..centroids.len() {
+            let middle = between(&centroids[a], &centroids[b], 0.5);
+            let neighbours = nearest_cells(centroids, &middle, 2);
+            let d = squared_euclidean_distance(&centroids[a], &centroids[b]);
+            let shares_border = neighbours.contains(&a) && neighbours.contains(&b);
+            if shares_border && widest.is_none_or(|(best, _, _)| d > best) {
+                widest = Some((d, a, b));
+            }
+        }
+    }
+    match widest {
+        Some((_, a, b)) => between(&centroids[a], &centroids[b], 0.45),
+        None => centroids.first().cloned().unwrap_or_else(|| vec![0.0, 0.0]),
+    }
+}
+
+/// The `n` cells whose centroids are nearest to `query`, nearest first.
+fn nearest_cells(centroids: &[Vec<f32>], query: &[f32], n: usize) -> Vec<usize> {
+    let mut order: Vec<(f32, usize)> = centroids
+        .iter()
+        .enumerate()
+        .map(|(cell, c)| (squared_euclidean_distance(c, query), cell))
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    order.into_iter().take(n).map(|(_, cell)| cell).collect()
+}
+
+/// Maps data coordinates to pixels with the same scale on both axes, so distances (and so the
+/// shapes of the cells) are not distorted.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    min_x: f32,
+    max_y: f32,
+    /// Data units per pixel.
+    step: f32,
+    size: u32,
+}
+
+impl Frame {
+    /// A square view around `points`, with a margin.
+    fn around(points: &[Vec<f32>], size: u32) -> Self {
+        let (mut min_x, mut max_x, mut min_y, mut max_y) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+        for p in points {
+            min_x = min_x.min(p[0]);
+            max_x = max_x.max(p[0]);
+            min_y = min_y.min(p[1]);
+            max_y = max_y.max(p[1]);
+        }
+        if points.is_empty() {
+            (min_x, max_x, min_y, max_y) = (-1.0, 1.0, -1.0, 1.0);
+        }
+        let span = (max_x - min_x).max(max_y - min_y).max(1e-3) * 1.12;
+        let (centre_x, centre_y) = ((min_x + max_x) / 2.0, (min_y + max_y) / 2.0);
+        Frame {
+            min_x: centre_x - span / 2.0,
+            max_y: centre_y + span / 2.0,
+            step: span / size.max(1) as f32,
+            size,
+        }
+    }
+
+    /// The data point at the centre of pixel `(column, row)`.
+    fn to_data(self, column: u32, row: u32) -> [f32; 2] {
+        [
+            self.min_x + (column as f32 + 0.5) * self.step,
+            self.max_y - (row as f32 + 0.5) * self.step,
+        ]
+    }
+
+    /// The pixel of a data point.
+    fn to_pixel(self, point: &[f32]) -> (i32, i32) {
+        (
+            ((point[0] - self.min_x) / self.step) as i32,
+            ((self.max_y - point[1]) / self.step) as i32,
+        )
+    }
+}
+
+/// Everything the picture shows.
+struct Scene<'a> {
+    frame: Frame,
+    points: &'a [Vec<f32>],
+    centroids: &'a [Vec<f32>],
+    query: &'a [f32],
+    probed: &'a [usize],
+}
+
+type DrawResult<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn draw(scene: &Scene<'_>, out: &Path) -> DrawResult<()> {
+    let size = scene.frame.size;
+    let root = BitMapBackend::new(out, (size, size)).into_drawing_area();
+    root.fill(&WHITE)?;
+    draw_cells(&root, scene)?;
+    draw_probe_lines(&root, scene)?;
+    draw_points(&root, scene)?;
+    draw_centroids(&root, scene)?;
+    draw_query(&root, scene)?;
+    root.present()?;
+    Ok(())
+}
+
+// ANCHOR: cells
+/// The cell of every pixel, row by row: the index of the centroid nearest to it.
+fn cell_of_each_pixel(frame: Frame, centroids: &[Vec<f32>]) -> Vec<usize> {
+    let mut cells = Vec::with_capacity((frame.size * frame.size) as usize);
+    for row in 0..frame.size {
+        for column in 0..frame.size {
+            let point = frame.to_data(column, row);
+            cells.push(nearest_centroid(centroids, &point).unwrap_or(0));
+        }
+    }
+    cells
+}
+// ANCHOR_END: cells
+
+/// Paints each pixel in its cell's light colour, darker in probed cells, grey on borders.
+fn draw_cells<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene<'_>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let size = scene.frame.size;
+    let cells = cell_of_each_pixel(scene.frame, scene.centroids);
+    let at = |column: u32, row: u32| cells[(row * size + column) as usize];
+    for row in 0..size {
+        for column in 0..size {
+            let cell = at(column, row);
+            let on_border = (column + 1 < size && at(column + 1, row) != cell)
+                || (row + 1 < size && at(column, row + 1) != cell);
+            let colour = if on_border {
+                RGBColor(120, 120, 120)
+            } else if scene.probed.contains(&cell) {
+                tint(cell, 0.55)
+            } else {
+                tint(cell, 0.85)
+            };
+            root.draw_pixel((column as i32, row as i32), &colour)?;
+        }
+    }
+    Ok(())
+}
+
+/// A thin line from the query to each centroid it probes.
+fn draw_probe_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene<'_>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let from = scene.frame.to_pixel(scene.query);
+    for &cell in scene.probed {
+        let to = scene.frame.to_pixel(&scene.centroids[cell]);
+        root.draw(&PathElement::new(vec![from, to], BLACK.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
+/// Each point in the strong colour of its cell.
+fn draw_points<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene<'_>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    for point in scene.points {
+        let cell = nearest_centroid(scene.centroids, point).unwrap_or(0);
+        let at = scene.frame.to_pixel(point);
+        root.draw(&Circle::new(at, 4, strong(cell).filled()))?;
+        root.draw(&Circle::new(at, 4, shade(cell).stroke_width(1)))?;
+    }
+    Ok(())
+}
+
+/// The centroids: big black dots ringed in white so they stand out on any colour.
+fn draw_centroids<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene<'_>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    for centroid in scene.centroids {
+        let at = scene.frame.to_pixel(centroid);
+        root.draw(&Circle::new(at, 13, WHITE.filled()))?;
+        root.draw(&Circle::new(at, 10, BLACK.filled()))?;
+    }
+    Ok(())
+}
+
+/// The query: a black ring around a black dot, on white.
+fn draw_query<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene<'_>,
+) -> DrawResult<()>
+where
+    DB::ErrorType: 'static,
+{
+    let at = scene.frame.to_pixel(scene.query);
+    root.draw(&Circle::new(at, 14, WHITE.filled()))?;
+    root.draw(&Circle::new(at, 12, BLACK.stroke_width(3)))?;
+    root.draw(&Circle::new(at, 4, BLACK.filled()))?;
+    Ok(())
+}
+
+fn palette(cell: usize) -> (u8, u8, u8) {
+    PALETTE[cell % PALETTE.len()]
+}
+
+/// The cell's colour mixed with `white` parts of white (0 = strong, 1 = white).
+fn tint(cell: usize, white: f32) -> RGBColor {
+    let (r, g, b) = palette(cell);
+    let mix = |c: u8| (c as f32 + (255.0 - c as f32) * white).round() as u8;
+    RGBColor(mix(r), mix(g), mix(b))
+}
+
+fn strong(cell: usize) -> RGBColor {
+    let (r, g, b) = palette(cell);
+    RGBColor(r, g, b)
+}
+
+/// A darker edge for the points, so points of light colours stay visible.
+fn shade(cell: usize) -> RGBColor {
+    let (r, g, b) = palette(cell);
+    let dark = |c: u8| (c as f32 * 0.6).round() as u8;
+    RGBColor(dark(r), dark(g), dark(b))
+}
