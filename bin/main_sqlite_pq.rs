@@ -59,11 +59,20 @@ fn run(args: &Args) -> Result<()> {
         .unwrap_or_else(|| temporary.path().join("vector_db_pq.db"));
 
     let mut db = VectorDbSqlitePq::open(&path, args.m_chunks, args.centroids)?;
-    let ids: Vec<i64> = (0..digits.vectors.len() as i64).collect();
-    // The first batch trains the codebook, then is encoded with it.
-    timeit("insert (train the codebook, encode, store)", || {
-        db.insert(&digits.vectors, Some(&ids))
-    })?;
+    if db.is_empty()? {
+        let ids: Vec<i64> = (0..digits.vectors.len() as i64).collect();
+        // The first batch trains the codebook, then is encoded with it.
+        timeit("insert (train the codebook, encode, store)", || {
+            db.insert(&digits.vectors, Some(&ids))
+        })?;
+    } else {
+        // A file kept with --db from an earlier run: its codes and codebook are already there.
+        log::info!(
+            "{} already holds {} codes and their codebook: searching them",
+            path.display(),
+            db.len()?
+        );
+    }
     log::info!(
         "{} images stored as {}-byte codes instead of {} bytes of f32 in {}",
         db.len()?,

@@ -66,6 +66,7 @@ impl VectorDbSqlitePq {
         )
     }
 
+    // ANCHOR: from_store
     fn from_store(store: SqliteStore, quantizer: VectorQuantizer) -> Result<Self> {
         let mut db = VectorDbSqlitePq { store, quantizer };
         db.check_or_record_settings()?;
@@ -80,6 +81,7 @@ impl VectorDbSqlitePq {
         }
         Ok(db)
     }
+    // ANCHOR_END: from_store
 
     /// How each sub-space is trained (iterations, runs, seed, sampling), before the first training.
     pub fn with_kmeans_config(mut self, config: KMeansConfig) -> Self {
@@ -202,6 +204,7 @@ impl VectorDbSqlitePq {
         self.store.is_empty()
     }
 
+    // ANCHOR: settings
     /// Records m and k in a new file, or checks them against those of an existing one.
     fn check_or_record_settings(&mut self) -> Result<()> {
         let (m, k) = (
@@ -234,6 +237,7 @@ impl VectorDbSqlitePq {
             }
         }
     }
+    // ANCHOR_END: settings
 
     // ANCHOR: save_codebook
     /// Writes the trained codebook into the file (replacing any previous one).
@@ -270,6 +274,7 @@ impl VectorDbSqlitePq {
     }
     // ANCHOR_END: save_codebook
 
+    // ANCHOR: forget_codebook
     /// Undoes a codebook trained for a first batch that could not be stored.
     fn forget_codebook(&mut self, untrained: VectorQuantizer) -> Result<()> {
         self.store
@@ -278,4 +283,5 @@ impl VectorDbSqlitePq {
         self.quantizer = untrained;
         Ok(())
     }
+    // ANCHOR_END: forget_codebook
 }
