@@ -134,7 +134,7 @@ mod tests {
         db.set_metric(Metric::Euclidean);
         let results = db.search(&[0.1, 0.2, 0.3], 3).expect("valid query");
         let keys: Vec<usize> = results.iter().map(|r| r.0).collect();
-        // Distances: [0.3,0.3,0.3] ≈ 0.224, [-1,-2,-3] ≈ 3.741, [10,20,30] ≈ 37.04.
+        // Distances: [0.3,0.3,0.3] ≈ 0.224, [-1,-2,-3] ≈ 4.116, [10,20,30] ≈ 37.04.
         assert_eq!(keys, vec![2, 1, 0]);
         assert!((results[0].1 - 0.05f32.sqrt()).abs() < 1e-6);
     }
