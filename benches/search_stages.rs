@@ -1,2 +1,114 @@
-//! Placeholder: being written.
-fn main() {}
+//! Every stage's search on the same seeded data set, side by side.
+//!
+//! 20,000 clustered vectors of 64 values, 200 queries drawn from the same distribution (not in
+//! the base). For each stage: recall@10 against the exact answer, queries per second, median
+//! latency, and the speed-up over in-memory brute force. Run with
+//! `cargo bench --bench search_stages`; it takes about a minute. The machine is shared and noisy:
+//! compare the ratios within one run, not absolute figures across runs.
+
+use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::evaluation::modes::{
+    load_sqlite, InMemoryBruteForce, InMemoryPq, SqliteBruteForce, SqliteIvf, SqlitePq,
+};
+use simple_vector_db::evaluation::results_csv::ResultRow;
+use simple_vector_db::evaluation::table::render_table;
+use simple_vector_db::evaluation::{Dataset, Evaluation, Evaluator, SearchMode};
+use simple_vector_db::utils::timing::measure;
+use simple_vector_db::{Metric, Result};
+
+const N_BASE: usize = 20_000;
+const N_QUERIES: usize = 200;
+const DIMENSION: usize = 64;
+const K: usize = 10;
+const N_CELLS: usize = 100;
+const PROBES: [usize; 3] = [1, 4, 16];
+const PQ_SETTINGS: [(usize, usize); 1] = [(16, 64)];
+
+/// One line of the comparison table.
+struct StageRow {
+    evaluation: Evaluation,
+    build_s: f64,
+    /// Queries per second of in-memory and of SQLite brute force, the two yardsticks.
+    in_memory_qps: f64,
+    sqlite_qps: f64,
+}
+
+impl ResultRow for StageRow {
+    const HEADER: &'static str =
+        "stage,recall@10,queries/s,p50_ms,p99_ms,build_s,vs in-memory,vs SQLite brute";
+
+    fn cells(&self) -> Vec<String> {
+        let latency = &self.evaluation.latency;
+        vec![
+            self.evaluation.mode.clone(),
+            format!("{:.4}", self.evaluation.recall),
+            format!("{:.0}", latency.qps),
+            format!("{:.3}", latency.p50_ms),
+            format!("{:.3}", latency.p99_ms),
+            format!("{:.2}", self.build_s),
+            format!("{:.2}x", latency.qps / self.in_memory_qps),
+            format!("{:.2}x", latency.qps / self.sqlite_qps),
+        ]
+    }
+}
+
+fn main() -> Result<()> {
+    let mut vectors = generate(&ClusteredSpec {
+        n_vectors: N_BASE + N_QUERIES,
+        dimension: DIMENSION,
+        n_clusters: 100,
+        noise: 0.8,
+        seed: 7,
+    })?;
+    // The queries come from the same distribution but are not in the base.
+    let queries = vectors.split_off(N_BASE);
+    let (dataset, took) = measure(|| Dataset::new(vectors, queries, K, Metric::Euclidean));
+    let dataset = dataset?;
+    println!(
+        "{N_BASE} x {DIMENSION} clustered vectors, {N_QUERIES} queries, k = {K} \
+         (exact answers in {:.2} s)\n",
+        took.as_secs_f64()
+    );
+    let evaluator = Evaluator::new(&dataset);
+    let evaluate = |mode: &dyn SearchMode| evaluator.evaluate(mode, &mut || {});
+    // (evaluation, build seconds) per stage, in the order of the book.
+    let mut measured: Vec<(Evaluation, f64)> = Vec::new();
+
+    let (in_memory, build) = measure(|| InMemoryBruteForce::new(dataset.base(), Metric::Euclidean));
+    measured.push((evaluate(&in_memory?)?, build.as_secs_f64()));
+
+    let (db, load) = measure(|| load_sqlite(dataset.base(), Metric::Euclidean));
+    let mut db = db?;
+    measured.push((evaluate(&SqliteBruteForce { db: &db })?, load.as_secs_f64()));
+
+    let (built, index) = measure(|| db.create_kmeans_index(N_CELLS));
+    built?;
+    for n_probes in PROBES {
+        let evaluation = evaluate(&SqliteIvf { db: &db, n_probes })?;
+        measured.push((evaluation, index.as_secs_f64()));
+    }
+
+    for (m_chunks, n_centroids) in PQ_SETTINGS {
+        let (pq, train) = measure(|| InMemoryPq::train(dataset.base(), m_chunks, n_centroids));
+        measured.push((evaluate(&pq?)?, train.as_secs_f64()));
+        let (pq, train) = measure(|| SqlitePq::load(dataset.base(), m_chunks, n_centroids));
+        measured.push((evaluate(&pq?)?, train.as_secs_f64()));
+    }
+
+    let (in_memory_qps, sqlite_qps) = (measured[0].0.latency.qps, measured[1].0.latency.qps);
+    let rows: Vec<StageRow> = measured
+        .into_iter()
+        .map(|(evaluation, build_s)| StageRow {
+            evaluation,
+            build_s,
+            in_memory_qps,
+            sqlite_qps,
+        })
+        .collect();
+    println!("{}", render_table(&rows));
+    println!(
+        "\nbuild_s: loading (brute force), k-means index ({N_CELLS} cells), or PQ training and \
+         encoding. The last two columns: queries/s over that of each brute force."
+    );
+    Ok(())
+}
