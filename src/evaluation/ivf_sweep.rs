@@ -25,6 +25,9 @@ pub struct IvfSweep {
     pub probes: Vec<usize>,
     /// Train k-means on at most this many vectors per cluster; `None` keeps the index's default.
     pub points_per_centroid: Option<usize>,
+    /// Seed of each index's k-means; `None` keeps the index's default. One training is one draw:
+    /// sweeping seeds shows how much of a recall figure is luck.
+    pub kmeans_seed: Option<u64>,
 }
 
 impl IvfSweep {
@@ -87,6 +90,9 @@ pub fn run_ivf_sweep(
             max_points_per_centroid: sweep
                 .points_per_centroid
                 .or(VectorDbSqlite::default_index_config(n_clusters).max_points_per_centroid),
+            seed: sweep
+                .kmeans_seed
+                .unwrap_or(VectorDbSqlite::default_index_config(n_clusters).seed),
             ..VectorDbSqlite::default_index_config(n_clusters)
         };
         let (built, took) = bar.suspend(|| measure(|| db.create_kmeans_index_with(&config)));
@@ -119,6 +125,7 @@ mod tests {
             clusters: vec![16, 4],
             probes: vec![1, 8],
             points_per_centroid: None,
+            kmeans_seed: None,
         };
         assert!(matches!(
             sweep.check(100),
@@ -131,6 +138,7 @@ mod tests {
             clusters: vec![101],
             probes: vec![1],
             points_per_centroid: None,
+            kmeans_seed: None,
         };
         assert!(matches!(
             too_many_clusters.check(100),
@@ -143,6 +151,7 @@ mod tests {
             clusters: vec![],
             probes: vec![1],
             points_per_centroid: None,
+            kmeans_seed: None,
         }
         .check(10)
         .is_err());
@@ -160,6 +169,7 @@ mod tests {
             clusters: vec![2, 4],
             probes: vec![1, 2],
             points_per_centroid: Some(10),
+            kmeans_seed: None,
         };
         let bar = ProgressBar::hidden();
         let rows = run_ivf_sweep(&dataset, &sweep, &bar).expect("runs");
