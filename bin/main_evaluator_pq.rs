@@ -11,8 +11,8 @@ use simple_vector_db::evaluation::plots::plot_pq_results;
 use simple_vector_db::evaluation::pq_sweep::{run_pq_sweep, PqSweep};
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
-use simple_vector_db::evaluation::table::render_table;
-use simple_vector_db::utils::{flex_logging, timing::timeit};
+use simple_vector_db::evaluation::table::print_report;
+use simple_vector_db::utils::flex_logging;
 use simple_vector_db::{Error, Metric, Result};
 
 /// Measure recall@k, queries per second, latency and compression of product quantization for
@@ -77,25 +77,14 @@ fn check_arguments(args: &Args) -> Result<(LoadedVectors, PqSweep)> {
 
 fn run(args: &Args, vectors: LoadedVectors, sweep: &PqSweep) -> Result<()> {
     let about = vectors.description.clone();
-    log::info!(
-        "{about}: {} base vectors of {} values, {} queries, k = {}",
-        vectors.base.len(),
-        vectors.dimension(),
-        vectors.queries.len(),
-        args.data.k
-    );
-    let dataset = timeit("exact top-k by brute force", || args.data.dataset(vectors))?;
+    let dataset = args.data.dataset(vectors)?;
     let bar = sweep_progress((sweep.n_runs() * dataset.queries().len()) as u64);
     let rows = run_pq_sweep(&dataset, sweep, &bar)?;
 
     let csv_path = args.data.out.join("pq_results.csv");
     write_csv(&csv_path, &rows)?;
     let plots = plot_pq_results(&rows, &args.data.out, &about)?;
-    println!("{}", render_table(&rows));
-    println!("\nwrote {}", csv_path.display());
-    for plot in plots {
-        println!("wrote {}", plot.display());
-    }
+    print_report(&rows, &csv_path, &plots);
     Ok(())
 }
 // ANCHOR_END: main

@@ -16,6 +16,7 @@ use crate::distances::Metric;
 use crate::error::{Error, Result};
 use crate::evaluation::data_source::DataSource;
 use crate::evaluation::dataset::Dataset;
+use crate::utils::timing::timeit;
 
 // ANCHOR: data_args
 /// Where the vectors come from, how many neighbours to ask for, where to write.
@@ -189,7 +190,17 @@ impl DataArgs {
 
     /// Computes the exact top-k of the loaded queries: the slow step, run after every check.
     pub fn dataset(&self, vectors: LoadedVectors) -> Result<Dataset> {
-        Dataset::new(vectors.base, vectors.queries, self.k, self.metric)
+        log::info!(
+            "{}: {} base vectors of {} values, {} queries, k = {}",
+            vectors.description,
+            vectors.base.len(),
+            vectors.dimension(),
+            vectors.queries.len(),
+            self.k
+        );
+        timeit("exact top-k by brute force", || {
+            Dataset::new(vectors.base, vectors.queries, self.k, self.metric)
+        })
     }
 }
 

@@ -1,6 +1,17 @@
 //! The results of a sweep as an aligned table for the terminal.
 
+use std::path::{Path, PathBuf};
+
 use crate::evaluation::results_csv::ResultRow;
+
+/// Prints a sweep's results table, then the files it wrote.
+pub fn print_report<R: ResultRow>(rows: &[R], csv_path: &Path, plots: &[PathBuf]) {
+    println!("{}", render_table(rows));
+    println!("\nwrote {}", csv_path.display());
+    for plot in plots {
+        println!("wrote {}", plot.display());
+    }
+}
 
 // ANCHOR: render_table
 /// `rows` under their header, each column right-aligned to its widest cell.

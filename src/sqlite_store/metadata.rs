@@ -49,16 +49,27 @@ pub struct Metadata {
 }
 
 // ANCHOR: schema
-const CREATE_SCHEMA: &str = "
+const CREATE_META: &str = "
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
-    );
-    CREATE TABLE vectors (
-        id      INTEGER PRIMARY KEY,  -- the id every search returns, as given or from 0 up
-        vector  BLOB NOT NULL,        -- 4 bytes per f32, little-endian (or a PQ code)
-        cluster INTEGER               -- the vector's k-means cell (chapter 6), NULL without index
     );";
+
+/// The `vectors` table under `name` (the k-means index rebuilds it under another name first).
+///
+/// SQLite stores a table's rows in the order of its integer primary key. That key is not the
+/// user's `id` but `position`, which only says where a row sits: new rows go at the end, and
+/// building a k-means index rewrites the table with each cell's rows side by side (chapter 6).
+pub fn create_vectors_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE {name} (
+            position INTEGER PRIMARY KEY,   -- storage order: insertion order, or cell by cell
+            id       INTEGER NOT NULL UNIQUE, -- the id every search returns, as given or from 0 up
+            vector   BLOB NOT NULL,         -- 4 bytes per f32, little-endian (or a PQ code)
+            cluster  INTEGER                -- the vector's k-means cell (chapter 6), NULL without index
+        );"
+    )
+}
 // ANCHOR_END: schema
 
 // ANCHOR: load_or_create
@@ -124,7 +135,8 @@ fn check_version(stored: Option<String>, not_ours: &dyn Fn(String) -> Error) -> 
 /// Creates the tables and the first settings, all or nothing.
 fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {
     let transaction = connection.unchecked_transaction()?;
-    transaction.execute_batch(CREATE_SCHEMA)?;
+    transaction.execute_batch(CREATE_META)?;
+    transaction.execute_batch(&create_vectors_table("vectors"))?;
     let metric = Metric::default();
     for (key, value) in [
         (FORMAT, FORMAT_NAME.to_string()),

@@ -8,9 +8,9 @@
 //! module does those once, for both.
 //!
 //! The schema is two tables: `meta (key, value)` for the settings and
-//! `vectors (id INTEGER PRIMARY KEY, vector BLOB, cluster INTEGER)` for the data, where `vector`
-//! holds whatever bytes the database stores per vector and `cluster` is the vector's cell in the
-//! k-means index of chapter 6 (NULL while there is none).
+//! `vectors (position, id, vector, cluster)` for the data, where `position` is the storage order,
+//! `id` the id searches return, `vector` whatever bytes the database stores per vector, and
+//! `cluster` the vector's cell in the k-means index of chapter 6 (NULL while there is none).
 
 mod connection;
 mod metadata;
@@ -20,7 +20,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-pub use metadata::{Metadata, StoreKind, SCHEMA_VERSION};
+pub use metadata::{create_vectors_table, Metadata, StoreKind, SCHEMA_VERSION};
 pub use rows::NewRow;
 
 use crate::distances::Metric;

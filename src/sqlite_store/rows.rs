@@ -63,28 +63,31 @@ impl SqliteStore {
     // ANCHOR: for_each_row
     /// Calls `visit(id, bytes)` for every stored row, streaming: one row in memory at a time.
     ///
-    /// Rows come largest id first. SQLite fills each page from its end backwards, so the rows
-    /// of a page lie in *decreasing* id order in memory; reading them by decreasing id walks
-    /// memory upwards, which the CPU's prefetcher follows: the scan runs several times faster
-    /// once the table outgrows the CPU caches.
+    /// Rows come in decreasing storage `position`. SQLite fills each page from its end
+    /// backwards, so the rows of a page lie in *decreasing* position order in memory; reading
+    /// them that way walks memory upwards, which the CPU's prefetcher follows: the scan runs
+    /// several times faster once the table outgrows the CPU caches.
     pub fn for_each_row(&self, visit: impl FnMut(i64, &[u8]) -> Result<()>) -> Result<()> {
         let mut statement = self
             .connection
-            .prepare_cached("SELECT id, vector FROM vectors ORDER BY id DESC")?;
+            .prepare_cached("SELECT id, vector FROM vectors ORDER BY position DESC")?;
         let rows = statement.query([])?;
         visit_rows(rows, visit)
     }
     // ANCHOR_END: for_each_row
 
     /// Calls `visit(id, bytes)` for every row of k-means cell `cluster` (through its SQL index).
+    ///
+    /// Since the index build stores each cell's rows side by side, this reads a few neighbouring
+    /// pages rather than one scattered page per row.
     pub fn for_each_row_in_cluster(
         &self,
         cluster: i64,
         visit: impl FnMut(i64, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT id, vector FROM vectors WHERE cluster = ?1")?;
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, vector FROM vectors WHERE cluster = ?1 ORDER BY position DESC",
+        )?;
         let rows = statement.query([cluster])?;
         visit_rows(rows, visit)
     }
@@ -153,10 +156,10 @@ fn insert_all(
 // ANCHOR_END: insert_all
 
 // ANCHOR: duplicate_or_other
-/// A primary-key violation means the id was taken; anything else stays an SQLite error.
+/// A violated UNIQUE constraint means the id was taken; anything else stays an SQLite error.
 fn duplicate_or_other(error: rusqlite::Error, id: i64) -> Error {
     match error.sqlite_error() {
-        Some(e) if e.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Error::DuplicateId(id),
+        Some(e) if e.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE => Error::DuplicateId(id),
         _ => Error::Sqlite(error),
     }
 }
