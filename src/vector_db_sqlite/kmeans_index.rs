@@ -2,16 +2,17 @@
 //!
 //! k-means cuts the space into `n_clusters` cells, one per centroid: every point belongs to the
 //! cell of its nearest centroid (a *Voronoi* cell). The index is "inverted" like a book's index:
-//! for each cell, the list of vectors in it — here simply the `cluster` column of `vectors`, with
-//! an SQL index on it. A search ranks the centroids against the query and reads only the vectors
+//! for each cell, the list of vectors in it. Here that list is the `vectors` table itself: each
+//! row carries its cell in `cluster`, and the build stores each cell's rows side by side, so a
+//! cell is a run of neighbouring pages. A search ranks the centroids and reads only the vectors
 //! of the `n_probes` best cells. With √N cells of √N vectors each, one probe reads about √N rows
 //! instead of N; the price is recall, since a true neighbour can sit just across a cell border,
 //! and more probes buy it back.
 //!
 //! The original copied every vector into a second table, could build its index only once, and
-//! left vectors inserted afterwards out of every indexed search. Here the index is a column, a
-//! rebuild replaces it in one transaction, and [`VectorDbSqlite::insert`] files new vectors into
-//! their cell.
+//! left vectors inserted afterwards out of every indexed search. Here the vectors are moved, never
+//! copied, a rebuild replaces the index in one transaction, and [`VectorDbSqlite::insert`] files
+//! new vectors into their cell.
 
 use rusqlite::params;
 
