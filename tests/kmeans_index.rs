@@ -298,3 +298,16 @@ fn on_digits_recall_is_close_to_faiss_ivf_flat() {
         );
     }
 }
+
+#[test]
+fn the_index_depends_on_the_data_and_seed_not_on_an_earlier_build() {
+    // The first build rewrites the table in cell order; a second build must not train on a
+    // different sample because of it.
+    let digits = digits::load().expect("embedded digits");
+    let mut rebuilt = euclidean_db(&digits.vectors);
+    rebuilt.create_kmeans_index(16).expect("builds");
+    let after_an_earlier_build = rebuilt.create_kmeans_index(42).expect("rebuilds");
+    let mut fresh = euclidean_db(&digits.vectors);
+    let built_first = fresh.create_kmeans_index(42).expect("builds");
+    assert_eq!(after_an_earlier_build, built_first);
+}

@@ -177,14 +177,17 @@ impl VectorDbSqlite {
     /// Every stored vector with its id (k-means needs them all in memory to train and assign).
     fn read_all_vectors(&self) -> Result<(Vec<i64>, Vec<Vec<f32>>)> {
         let dimension = self.dimension().unwrap_or(0);
-        let mut ids = Vec::new();
-        let mut vectors = Vec::new();
+        let mut rows = Vec::new();
         self.store.for_each_row(|id, blob| {
-            ids.push(id);
-            vectors.push(blob_to_vector(blob, dimension)?);
+            rows.push((id, blob_to_vector(blob, dimension)?));
             Ok(())
         })?;
-        Ok((ids, vectors))
+        // The training sample is drawn by position in this list, so fix its order: by decreasing
+        // id, the order of a freshly written table. Otherwise a rebuild, which reads the table
+        // in the cell order left by the previous build, would train on other vectors, and the
+        // same data and seed would give another index.
+        rows.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
+        Ok(rows.into_iter().unzip())
     }
 
     // ANCHOR: write_index
