@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
+use simple_vector_db::evaluation::cli::{check_then_run, parse_positive, DataArgs, LoadedVectors};
 use simple_vector_db::evaluation::plots::plot_pq_results;
 use simple_vector_db::evaluation::pq_sweep::{run_pq_sweep, PqSweep};
 use simple_vector_db::evaluation::progress::sweep_progress;
@@ -42,20 +42,10 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     flex_logging::init();
-    let (vectors, sweep) = match check_arguments(&args) {
-        Ok(checked) => checked,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args, vectors, &sweep) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            log::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    // Everything the user controls is checked first: a mistake costs a message, not a sweep.
+    check_then_run(check_arguments(&args), |(vectors, sweep)| {
+        run(&args, vectors, &sweep)
+    })
 }
 
 fn check_arguments(args: &Args) -> Result<(LoadedVectors, PqSweep)> {

@@ -6,6 +6,7 @@
 //! costs a clear message and a non-zero exit, not minutes of work.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -224,6 +225,28 @@ fn parse_generate(text: &str) -> std::result::Result<(usize, usize, usize), Stri
         _ => Err("expected N,DIM,CLUSTERS, for example 100000,64,100".to_string()),
     }
 }
+
+// ANCHOR: check_then_run
+/// The exit protocol of the evaluators: arguments are checked before any work, so a mistake
+/// costs a message (`error: …` on stderr, exit code 2), not a sweep; a failure during the run is
+/// logged and exits with 1.
+pub fn check_then_run<T>(checked: Result<T>, run: impl FnOnce(T) -> Result<()>) -> ExitCode {
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(checked) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+// ANCHOR_END: check_then_run
 
 #[cfg(test)]
 mod tests {
