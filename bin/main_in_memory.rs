@@ -2,16 +2,15 @@
 //!
 //! Run with `cargo run --bin main_in_memory`.
 
+use std::process::ExitCode;
+
 use simple_vector_db::utils::flex_logging;
 use simple_vector_db::{Result, VectorDbInMemory};
 
 // ANCHOR: main
-fn main() {
+fn main() -> ExitCode {
     flex_logging::init();
-    if let Err(error) = run() {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    flex_logging::exit_code(run())
 }
 
 fn run() -> Result<()> {

@@ -8,6 +8,8 @@
 //! with a line from the query to each of their centroids. The image holds no text: the chapter
 //! gives the caption. Run with `cargo run --release --bin main_kmeans_cells`.
 
+use std::process::ExitCode;
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -59,13 +61,10 @@ const PALETTE: [(u8, u8, u8); 10] = [
     (127, 127, 127),
 ];
 
-fn main() {
+fn main() -> ExitCode {
     flex_logging::init();
     let args = Args::parse();
-    if let Err(error) = run(&args) {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    flex_logging::exit_code(run(&args))
 }
 
 fn run(args: &Args) -> Result<()> {

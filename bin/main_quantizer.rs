@@ -6,6 +6,8 @@
 //!
 //! Run with `cargo run --release --bin main_quantizer`.
 
+use std::process::ExitCode;
+
 use simple_vector_db::datasets::digits;
 use simple_vector_db::distances::squared_euclidean_distance;
 use simple_vector_db::quantization::VectorQuantizer;
@@ -18,12 +20,9 @@ const NB_SUBSPACE_CENTROIDS: usize = 32;
 const QUERY_ID: usize = 11;
 const K_NEIGHBOURS: usize = 20;
 
-fn main() {
+fn main() -> ExitCode {
     flex_logging::init();
-    if let Err(error) = run() {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    flex_logging::exit_code(run())
 }
 
 // ANCHOR: main

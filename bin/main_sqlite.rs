@@ -4,6 +4,8 @@
 //! search, a k-means index of 5 cells, a timed indexed search, and the two answers compared.
 //! Run with `cargo run --release --bin main_sqlite` (`-- --help` for the options).
 
+use std::process::ExitCode;
+
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -43,13 +45,10 @@ struct Args {
     db: Option<PathBuf>,
 }
 
-fn main() {
+fn main() -> ExitCode {
     flex_logging::init();
     let args = Args::parse();
-    if let Err(error) = run(&args) {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    flex_logging::exit_code(run(&args))
 }
 
 // ANCHOR: run

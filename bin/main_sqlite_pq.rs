@@ -4,6 +4,8 @@
 //! nearest neighbours of image 11 and shows their labels, then reopens the file to show that the
 //! codebook was saved with it. Run with `cargo run --release --bin main_sqlite_pq`.
 
+use std::process::ExitCode;
+
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -33,13 +35,10 @@ struct Args {
     db: Option<PathBuf>,
 }
 
-fn main() {
+fn main() -> ExitCode {
     flex_logging::init();
     let args = Args::parse();
-    if let Err(error) = run(&args) {
-        log::error!("{error}");
-        std::process::exit(1);
-    }
+    flex_logging::exit_code(run(&args))
 }
 
 // ANCHOR: run

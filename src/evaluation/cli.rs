@@ -17,6 +17,7 @@ use crate::distances::Metric;
 use crate::error::{Error, Result};
 use crate::evaluation::data_source::DataSource;
 use crate::evaluation::dataset::Dataset;
+use crate::utils::flex_logging::exit_code;
 use crate::utils::timing::timeit;
 
 // ANCHOR: data_args
@@ -238,13 +239,7 @@ pub fn check_then_run<T>(checked: Result<T>, run: impl FnOnce(T) -> Result<()>) 
             return ExitCode::from(2);
         }
     };
-    match run(checked) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            log::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run(checked))
 }
 // ANCHOR_END: check_then_run
 

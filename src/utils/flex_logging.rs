@@ -57,6 +57,19 @@ fn paint_level(level: Level) -> ColoredString {
 }
 // ANCHOR_END: colours
 
+// ANCHOR: exit_code
+/// What a binary's `main` returns: success, or the error logged in red and exit code 1.
+pub fn exit_code(outcome: crate::Result<()>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+// ANCHOR_END: exit_code
+
 #[cfg(test)]
 mod tests {
     use super::*;
