@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::evaluation::recall::recall_at_k;
 use simple_vector_db::{Error, Metric, Result, VectorDbSqlite};
 
 const N_VECTORS: usize = 100_000;
@@ -56,17 +57,14 @@ fn main() -> Result<()> {
     );
     for n_probes in [1, 2, 4, 8, 16, 32] {
         let start = Instant::now();
-        let mut hits = 0;
+        let mut recall_sum = 0.0;
         for (query, exact) in queries.iter().zip(&truth) {
             let found = db.search_in_kmeans_index(query, K, n_probes)?;
-            hits += found
-                .neighbours
-                .iter()
-                .filter(|n| exact.contains(&n.0))
-                .count();
+            let ids: Vec<i64> = found.neighbours.iter().map(|n| n.0).collect();
+            recall_sum += recall_at_k(&ids, exact, K);
         }
         let qps = N_QUERIES as f64 / start.elapsed().as_secs_f64();
-        let recall = hits as f64 / (N_QUERIES * K) as f64;
+        let recall = recall_sum / N_QUERIES as f64;
         let label = format!("ivf p={n_probes}");
         println!(
             "{label:>10} {recall:>10.4} {qps:>10.1} {:>10.1}",

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::distances::euclidean_distance;
+use simple_vector_db::evaluation::recall::recall_at_k;
 use simple_vector_db::kmeans::KMeansConfig;
 use simple_vector_db::quantization::VectorQuantizer;
 use simple_vector_db::top_k::TopK;
@@ -153,18 +154,15 @@ fn search_and_rerank(
     Ok(best.into_sorted_vec())
 }
 
-/// The share of the exact top-k that the quantized search also returned.
+/// The share of the exact top-k that the quantized search also returned, averaged over queries.
 fn recall(found: &[Vec<(usize, f32)>], truth: &[Vec<(usize, f32)>]) -> f64 {
-    let hits: usize = found
+    let ids = |list: &[(usize, f32)]| list.iter().map(|&(id, _)| id as i64).collect::<Vec<_>>();
+    let total: f64 = found
         .iter()
         .zip(truth)
-        .map(|(f, t)| {
-            f.iter()
-                .filter(|(id, _)| t.iter().any(|(e, _)| e == id))
-                .count()
-        })
+        .map(|(f, t)| recall_at_k(&ids(f), &ids(t), K))
         .sum();
-    hits as f64 / truth.iter().map(Vec::len).sum::<usize>().max(1) as f64
+    total / truth.len().max(1) as f64
 }
 
 fn per_second(count: usize, elapsed: Duration) -> f64 {

@@ -13,12 +13,12 @@
 //! ratios, which compare both sides within one run, rather than the absolute figures.
 //! `SQLITE_STORE_BENCH_VECTORS` and `SQLITE_STORE_BENCH_QUERIES` shrink the run (for profiling).
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{ffi::sqlite3_auto_extension, params, Connection};
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::evaluation::recall::recall_at_k;
 use simple_vector_db::sqlite_store::{SqliteStore, StoreKind};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::vector_blob::vector_to_blob;
@@ -261,18 +261,14 @@ fn insert_sqlite_vec(connection: &Connection, vectors: &[Vec<f32>]) -> rusqlite:
     transaction.commit()
 }
 
-/// The share of sqlite-vec's neighbours that ours found too, over all queries.
+/// The share of sqlite-vec's neighbours that ours found too, averaged over the queries.
 fn recall(ours: &Neighbours, theirs: &Neighbours) -> f64 {
-    let (mut found, mut total) = (0usize, 0usize);
-    for (mine, reference) in ours.iter().zip(theirs) {
-        let mine: HashSet<&i64> = mine.iter().collect();
-        found += reference.iter().filter(|id| mine.contains(id)).count();
-        total += reference.len();
-    }
-    if total == 0 {
-        return 0.0;
-    }
-    found as f64 / total as f64
+    let total: f64 = ours
+        .iter()
+        .zip(theirs)
+        .map(|(mine, reference)| recall_at_k(mine, reference, K))
+        .sum();
+    total / theirs.len().max(1) as f64
 }
 
 fn print_table(rows: &[Row]) {

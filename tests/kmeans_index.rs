@@ -2,6 +2,8 @@
 //! reopening, bad input, and the recall/n_probes trade-off on the digits set.
 
 use simple_vector_db::datasets::digits;
+use simple_vector_db::evaluation::recall::mean_recall;
+use simple_vector_db::evaluation::GroundTruth;
 use simple_vector_db::kmeans::KMeansConfig;
 use simple_vector_db::{Error, Metric, VectorDbSqlite};
 
@@ -229,37 +231,22 @@ fn digits_recall_by_probes(probes: &[usize], seed: u64) -> Vec<f64> {
         ..VectorDbSqlite::default_index_config(16)
     };
     db.create_kmeans_index_with(&config).expect("builds");
-    let k = 10;
-    let truth: Vec<Vec<i64>> = digits
-        .vectors
-        .iter()
-        .map(|q| {
-            db.search_without_index(q, k)
-                .expect("valid")
-                .iter()
-                .map(|n| n.0)
-                .collect()
-        })
-        .collect();
+    let exact = GroundTruth::compute(&digits.vectors, &digits.vectors, 10, Metric::Euclidean)
+        .expect("valid digits");
     probes
         .iter()
         .map(|&n_probes| {
-            let hits: usize = digits
+            let found: Vec<Vec<i64>> = digits
                 .vectors
                 .iter()
-                .zip(&truth)
-                .map(|(query, exact)| {
+                .map(|query| {
                     let found = db
-                        .search_in_kmeans_index(query, k, n_probes)
+                        .search_in_kmeans_index(query, 10, n_probes)
                         .expect("valid");
-                    found
-                        .neighbours
-                        .iter()
-                        .filter(|n| exact.contains(&n.0))
-                        .count()
+                    found.neighbours.iter().map(|n| n.0).collect()
                 })
-                .sum();
-            hits as f64 / (k * truth.len()) as f64
+                .collect();
+            mean_recall(&found, &exact).expect("one result list per query")
         })
         .collect()
 }

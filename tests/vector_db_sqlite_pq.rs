@@ -2,6 +2,8 @@
 //! kept, reopening, and bad input leaving the database as it was.
 
 use simple_vector_db::datasets::digits;
+use simple_vector_db::evaluation::recall::mean_recall;
+use simple_vector_db::evaluation::GroundTruth;
 use simple_vector_db::{Error, Metric, VectorDbSqlite, VectorDbSqlitePq};
 
 const M: usize = 16;
@@ -38,24 +40,17 @@ fn most_neighbours_of_vector_11_share_its_label() {
 #[test]
 fn pq_search_recalls_most_of_the_exact_top_10_on_digits() {
     let (pq, digits) = digits_db();
-    let mut exact = VectorDbSqlite::open_in_memory().expect("opens");
-    exact
-        .set_metric(Metric::Euclidean)
-        .expect("stores the metric");
-    exact.insert(&digits.vectors, None).expect("valid");
-    let k = 10;
-    let mut hits = 0;
-    for query in &digits.vectors {
-        let truth: Vec<i64> = exact
-            .search_without_index(query, k)
-            .expect("valid")
-            .iter()
-            .map(|r| r.0)
-            .collect();
-        let found = pq.search_without_index(query, k).expect("valid");
-        hits += found.iter().filter(|(id, _)| truth.contains(id)).count();
-    }
-    let recall = hits as f64 / (k * digits.vectors.len()) as f64;
+    let exact = GroundTruth::compute(&digits.vectors, &digits.vectors, 10, Metric::Euclidean)
+        .expect("valid digits");
+    let found: Vec<Vec<i64>> = digits
+        .vectors
+        .iter()
+        .map(|query| {
+            let neighbours = pq.search_without_index(query, 10).expect("valid");
+            neighbours.iter().map(|n| n.0).collect()
+        })
+        .collect();
+    let recall = mean_recall(&found, &exact).expect("one result list per query");
     eprintln!(
         "VectorDbSqlitePq on digits, m = {M}, {CENTROIDS} centroids: recall@10 = {recall:.4}"
     );

@@ -157,11 +157,7 @@ impl DataArgs {
                 ),
             });
         }
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
-        let mut held = vec![false; base.len()];
-        for index in sample(&mut rng, base.len(), n) {
-            held[index] = true;
-        }
+        let held = self.seeded_mask(base.len(), n);
         let (queries, kept): (Vec<_>, Vec<_>) = std::mem::take(base)
             .into_iter()
             .zip(held)
@@ -184,10 +180,22 @@ impl DataArgs {
                 ),
             });
         }
+        let picked = self.seeded_mask(queries.len(), wanted);
+        Ok(queries
+            .into_iter()
+            .zip(picked)
+            .filter_map(|(query, is_picked)| is_picked.then_some(query))
+            .collect())
+    }
+
+    /// Which of `len` items a seeded random sample of `n` picks: `true` at each picked position.
+    fn seeded_mask(&self, len: usize, n: usize) -> Vec<bool> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed);
-        let mut picked = sample(&mut rng, queries.len(), wanted).into_vec();
-        picked.sort_unstable();
-        Ok(picked.into_iter().map(|i| queries[i].clone()).collect())
+        let mut picked = vec![false; len];
+        for index in sample(&mut rng, len, n) {
+            picked[index] = true;
+        }
+        picked
     }
 
     /// Computes the exact top-k of the loaded queries: the slow step, run after every check.

@@ -343,7 +343,9 @@ fn encode(codebook: &Codebook, vector: &[f32]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distances::{euclidean_distance, squared_euclidean_distance};
+    use crate::distances::squared_euclidean_distance;
+    use crate::evaluation::recall::mean_recall;
+    use crate::evaluation::GroundTruth;
     use proptest::prelude::*;
 
     fn sample_vectors() -> Vec<Vec<f32>> {
@@ -841,64 +843,48 @@ mod tests {
     }
 
     // ANCHOR: recall_test
-    /// The exact 10 nearest neighbours of every vector, by euclidean distance.
-    fn exact_top_10(vectors: &[Vec<f32>]) -> Vec<Vec<usize>> {
-        vectors
-            .iter()
-            .map(|query| {
-                let mut best = TopK::new(10, Metric::Euclidean);
-                for (id, vector) in vectors.iter().enumerate() {
-                    best.push(id, euclidean_distance(query, vector));
-                }
-                best.into_sorted_vec()
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect()
-            })
-            .collect()
-    }
-
     /// Recall@10 of asymmetric search with tables of `kind` distances, every vector as query.
     fn pq_recall_at_10(
         quantizer: &VectorQuantizer,
-        vectors: &[Vec<f32>],
         codes: &[Vec<u8>],
-        exact: &[Vec<usize>],
+        queries: &[Vec<f32>],
+        exact: &GroundTruth,
         kind: SubspaceDistance,
     ) -> f64 {
-        let mut found = 0;
-        for (query, truth) in vectors.iter().zip(exact) {
-            let table = quantizer
-                .compute_asymmetric_distance_matrix_as(query, kind)
-                .expect("valid query");
-            let neighbours = quantizer
-                .find_knn_with_distance_table(&table, codes, 10)
-                .expect("valid codes");
-            found += neighbours
-                .iter()
-                .filter(|(id, _)| truth.contains(id))
-                .count();
-        }
-        found as f64 / (10 * vectors.len()) as f64
+        let found: Vec<Vec<i64>> = queries
+            .iter()
+            .map(|query| {
+                let table = quantizer
+                    .compute_asymmetric_distance_matrix_as(query, kind)
+                    .expect("valid query");
+                let neighbours = quantizer
+                    .find_knn_with_distance_table(&table, codes, 10)
+                    .expect("valid codes");
+                neighbours.iter().map(|&(id, _)| id as i64).collect()
+            })
+            .collect();
+        mean_recall(&found, exact).expect("one result list per query")
     }
 
     #[test]
     fn squared_sub_distances_beat_the_originals_plain_ones_on_digits() {
         let (vectors, quantizer) = digits_and_quantizer();
         let codes = quantizer.quantize_vectors(vectors).expect("trained");
-        let exact = exact_top_10(vectors);
+        // The exact top 10 of every vector, by euclidean distance (chapter 9's ground truth).
+        let exact =
+            GroundTruth::compute(vectors, vectors, 10, Metric::Euclidean).expect("valid digits");
 
         let squared = pq_recall_at_10(
             quantizer,
-            vectors,
             &codes,
+            vectors,
             &exact,
             SubspaceDistance::Squared,
         );
         let non_squared = pq_recall_at_10(
             quantizer,
-            vectors,
             &codes,
+            vectors,
             &exact,
             SubspaceDistance::NonSquaredAsInOriginal,
         );
