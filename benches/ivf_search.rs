@@ -32,7 +32,8 @@ fn main() -> Result<()> {
     db.set_metric(Metric::Euclidean)?;
     db.insert(&vectors, None)?;
 
-    // Brute force before and after the build, which rewrites the table in cell order.
+    // Brute force before and after the build (which writes its own copy of the vectors, cell
+    // by cell, into the index's `ivf_lists` table and leaves the collection's table as it was).
     let (truth, brute_qps) = brute_force(&db, &queries)?;
 
     let start = Instant::now();
@@ -60,7 +61,7 @@ fn main() -> Result<()> {
         let mut recall_sum = 0.0;
         for (query, exact) in queries.iter().zip(&truth) {
             let found = db.search_in_kmeans_index(query, K, n_probes)?;
-            let ids: Vec<i64> = found.neighbours.iter().map(|n| n.0).collect();
+            let ids: Vec<i64> = found.neighbours.iter().map(|n| n.id).collect();
             recall_sum += recall_at_k(&ids, exact, K);
         }
         let qps = N_QUERIES as f64 / start.elapsed().as_secs_f64();
@@ -83,7 +84,7 @@ fn brute_force(db: &VectorDbSqlite, queries: &[Vec<f32>]) -> Result<(Vec<Vec<i64
             Ok(db
                 .search_without_index(q, K)?
                 .into_iter()
-                .map(|n| n.0)
+                .map(|n| n.id)
                 .collect())
         })
         .collect::<Result<Vec<Vec<i64>>>>()?;

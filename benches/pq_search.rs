@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::distances::euclidean_distance;
+use simple_vector_db::engine::neighbour::ids_of;
 use simple_vector_db::evaluation::recall::recall_at_k;
 use simple_vector_db::kmeans::KMeansConfig;
 use simple_vector_db::quantization::VectorQuantizer;
@@ -53,7 +54,7 @@ fn run() -> Result<()> {
             .map(|q| exact_db.search(q, K))
             .collect::<Result<Vec<_>>>()
     });
-    let truth = truth?;
+    let truth: Vec<Vec<i64>> = truth?.iter().map(Vec::as_slice).map(ids_of).collect();
     let exact_qps = per_second(N_QUERIES, exact_time);
 
     println!(
@@ -103,7 +104,7 @@ fn measure_quantizer(
     m_chunks: usize,
     vectors: &[Vec<f32>],
     queries: &[Vec<f32>],
-    truth: &[Vec<(usize, f32)>],
+    truth: &[Vec<i64>],
 ) -> Result<Row> {
     // Train on 16 points per centroid (4,096 vectors) for at most 10 rounds, so that the whole
     // benchmark stays within a couple of minutes on a busy machine.
@@ -155,12 +156,15 @@ fn search_and_rerank(
 }
 
 /// The share of the exact top-k that the quantized search also returned, averaged over queries.
-fn recall(found: &[Vec<(usize, f32)>], truth: &[Vec<(usize, f32)>]) -> f64 {
+///
+/// The quantized search returns positions in `codes`, which are the ids the vectors were
+/// stored under in the exact database (0, 1, 2, … in insertion order).
+fn recall(found: &[Vec<(usize, f32)>], truth: &[Vec<i64>]) -> f64 {
     let ids = |list: &[(usize, f32)]| list.iter().map(|&(id, _)| id as i64).collect::<Vec<_>>();
     let total: f64 = found
         .iter()
         .zip(truth)
-        .map(|(f, t)| recall_at_k(&ids(f), &ids(t), K))
+        .map(|(f, t)| recall_at_k(&ids(f), t, K))
         .sum();
     total / truth.len().max(1) as f64
 }

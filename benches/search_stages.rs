@@ -2,17 +2,20 @@
 //!
 //! 20,000 clustered vectors of 64 values, 200 queries drawn from the same distribution (not in
 //! the base). For each stage: recall@10 against the exact answer, queries per second, median
-//! latency, and the speed-up over in-memory brute force. Run with
-//! `cargo bench --bench search_stages`; it takes about a minute. The machine is shared and noisy:
-//! compare the ratios within one run, not absolute figures across runs.
+//! latency, and the speed-up over in-memory brute force. Every stage is a [`VectorIndex`], so
+//! one [`Evaluator`] measures them all: brute force in memory ([`FlatIndex`]), brute force over
+//! an SQLite collection, the collection's inverted file at a few `n_probes`, and a collection
+//! that keeps only product-quantization codes. Run with `cargo bench --bench search_stages`; it
+//! takes about a minute. The machine is shared and noisy: compare the ratios within one run, not
+//! absolute figures across runs.
 
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
-use simple_vector_db::evaluation::modes::{
-    load_sqlite, InMemoryBruteForce, InMemoryPq, SqliteBruteForce, SqliteIvf, SqlitePq,
+use simple_vector_db::engine::{
+    Collection, FlatIndex, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex,
 };
 use simple_vector_db::evaluation::results_csv::ResultRow;
 use simple_vector_db::evaluation::table::render_table;
-use simple_vector_db::evaluation::{Dataset, Evaluation, Evaluator, SearchMode};
+use simple_vector_db::evaluation::{load_collection, Dataset, Evaluation, Evaluator};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::{Metric, Result};
 
@@ -26,6 +29,8 @@ const PQ_SETTINGS: [(usize, usize); 1] = [(16, 64)];
 
 /// One line of the comparison table.
 struct StageRow {
+    /// Which stage, and with which knobs (the index's own name does not say `n_probes`).
+    stage: String,
     evaluation: Evaluation,
     build_s: f64,
     /// Queries per second of in-memory and of SQLite brute force, the two yardsticks.
@@ -40,7 +45,7 @@ impl ResultRow for StageRow {
     fn cells(&self) -> Vec<String> {
         let latency = &self.evaluation.latency;
         vec![
-            self.evaluation.mode.clone(),
+            self.stage.clone(),
             format!("{:.4}", self.evaluation.recall),
             format!("{:.0}", latency.qps),
             format!("{:.3}", latency.p50_ms),
@@ -70,35 +75,48 @@ fn main() -> Result<()> {
         took.as_secs_f64()
     );
     let evaluator = Evaluator::new(&dataset);
-    let evaluate = |mode: &dyn SearchMode| evaluator.evaluate(mode, &mut || {});
-    // (evaluation, build seconds) per stage, in the order of the book.
-    let mut measured: Vec<(Evaluation, f64)> = Vec::new();
+    let evaluate = |index: &dyn VectorIndex, params: &SearchParams| {
+        evaluator.evaluate(index, params, &mut || {})
+    };
+    let ids = dataset.ids();
+    // (stage, evaluation, build seconds) per stage, in the order of the book.
+    let mut measured: Vec<(String, Evaluation, f64)> = Vec::new();
 
-    let (in_memory, build) = measure(|| InMemoryBruteForce::new(dataset.base(), Metric::Euclidean));
-    measured.push((evaluate(&in_memory?)?, build.as_secs_f64()));
+    let (flat, build) = measure(|| {
+        let mut flat = FlatIndex::new(Metric::Euclidean);
+        flat.add(&ids, dataset.base()).map(|()| flat)
+    });
+    let evaluation = evaluate(&flat?, &SearchParams::k(K))?;
+    measured.push(("in-memory flat".into(), evaluation, build.as_secs_f64()));
 
-    let (db, load) = measure(|| load_sqlite(dataset.base(), Metric::Euclidean));
-    let mut db = db?;
-    measured.push((evaluate(&SqliteBruteForce { db: &db })?, load.as_secs_f64()));
+    let (collection, load) = measure(|| load_collection(dataset.base(), Metric::Euclidean));
+    let mut collection = collection?;
+    let evaluation = evaluate(&collection.as_index(None), &SearchParams::k(K))?;
+    measured.push(("SQLite flat".into(), evaluation, load.as_secs_f64()));
 
-    let (built, index) = measure(|| db.create_kmeans_index(N_CELLS));
+    let (built, index) =
+        measure(|| collection.create_index("ivf", &IndexSpec::Ivf(IvfSettings::new(N_CELLS))));
     built?;
     for n_probes in PROBES {
-        let evaluation = evaluate(&SqliteIvf { db: &db, n_probes })?;
-        measured.push((evaluation, index.as_secs_f64()));
+        let params = SearchParams::k(K).with_n_probes(n_probes);
+        let evaluation = evaluate(&collection.as_index(Some("ivf")), &params)?;
+        let stage = format!("SQLite {}, probes={n_probes}", evaluation.mode);
+        measured.push((stage, evaluation, index.as_secs_f64()));
     }
 
     for (m_chunks, n_centroids) in PQ_SETTINGS {
-        let (pq, train) = measure(|| InMemoryPq::train(dataset.base(), m_chunks, n_centroids));
-        measured.push((evaluate(&pq?)?, train.as_secs_f64()));
-        let (pq, train) = measure(|| SqlitePq::load(dataset.base(), m_chunks, n_centroids));
-        measured.push((evaluate(&pq?)?, train.as_secs_f64()));
+        let (codes, train) = measure(|| load_codes(&dataset, &ids, m_chunks, n_centroids));
+        let mut codes = codes?;
+        let evaluation = evaluate(&codes.as_index(Some("pq")), &SearchParams::k(K))?;
+        let stage = format!("SQLite {}, codes only", evaluation.mode);
+        measured.push((stage, evaluation, train.as_secs_f64()));
     }
 
-    let (in_memory_qps, sqlite_qps) = (measured[0].0.latency.qps, measured[1].0.latency.qps);
+    let (in_memory_qps, sqlite_qps) = (measured[0].1.latency.qps, measured[1].1.latency.qps);
     let rows: Vec<StageRow> = measured
         .into_iter()
-        .map(|(evaluation, build_s)| StageRow {
+        .map(|(stage, evaluation, build_s)| StageRow {
+            stage,
             evaluation,
             build_s,
             in_memory_qps,
@@ -111,4 +129,18 @@ fn main() -> Result<()> {
          encoding. The last two columns: queries/s over that of each brute force."
     );
     Ok(())
+}
+
+/// An in-memory collection that keeps only PQ codes: its codebook trained on the whole base,
+/// then the base encoded under the ground truth's ids.
+fn load_codes(
+    dataset: &Dataset,
+    ids: &[i64],
+    m_chunks: usize,
+    n_centroids: usize,
+) -> Result<Collection> {
+    let mut codes = Collection::open_quantized(None, &PqSettings::new(m_chunks, n_centroids))?;
+    codes.train_index("pq", dataset.base())?;
+    codes.insert(dataset.base(), Some(ids))?;
+    Ok(codes)
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{ffi::sqlite3_auto_extension, params, Connection};
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::evaluation::recall::recall_at_k;
-use simple_vector_db::sqlite_store::{SqliteStore, StoreKind};
+use simple_vector_db::sqlite_store::{connection, rows};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::vector_blob::vector_to_blob;
 use simple_vector_db::{Metric, VectorDbSqlite};
@@ -203,7 +203,7 @@ fn search_ours(db: &VectorDbSqlite, queries: &[Vec<f32>]) -> simple_vector_db::R
 /// The ids of the `K` nearest neighbours of `query` in our database.
 fn search_ours_once(db: &VectorDbSqlite, query: &[f32]) -> simple_vector_db::Result<Vec<i64>> {
     let top = db.search_without_index(query, K)?;
-    Ok(top.into_iter().map(|(id, _)| id).collect())
+    Ok(top.into_iter().map(|n| n.id).collect())
 }
 
 /// How many times per second the store streams every row to a visitor that does nothing.
@@ -212,9 +212,10 @@ fn search_ours_once(db: &VectorDbSqlite, query: &[f32]) -> simple_vector_db::Res
 /// the scores and the heap: compared with the queries per second above, it shows where a
 /// search spends its time.
 fn scan_without_scoring(path: &Path, n_scans: usize) -> simple_vector_db::Result<f64> {
-    let store = SqliteStore::open(path, StoreKind::Vectors)?;
+    // A second connection to the file, read through the same row scan the collection uses.
+    let connection = connection::open_file(path, false)?;
     let scan = || {
-        store.for_each_row(|_, blob| {
+        rows::for_each_row(&connection, |_, blob| {
             std::hint::black_box(blob);
             Ok(())
         })

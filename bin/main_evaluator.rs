@@ -11,7 +11,7 @@ use simple_vector_db::evaluation::ivf_sweep::{run_ivf_sweep, IvfSweep};
 use simple_vector_db::evaluation::plots::plot_ivf_results;
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
-use simple_vector_db::evaluation::table::print_report;
+use simple_vector_db::evaluation::table::{print_json_report, print_report};
 use simple_vector_db::utils::flex_logging;
 use simple_vector_db::{Error, Result};
 
@@ -28,6 +28,11 @@ use simple_vector_db::{Error, Result};
 struct Args {
     #[command(flatten)]
     data: DataArgs,
+
+    /// Print the results table and the files written as one JSON document instead of the
+    /// table (the CSV file and the charts are written either way).
+    #[arg(long)]
+    json: bool,
 
     /// Cluster counts (cells) to build the index with, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "16,42", value_parser = parse_positive)]
@@ -81,6 +86,9 @@ fn run(args: &Args, vectors: LoadedVectors, sweep: &IvfSweep) -> Result<()> {
     let csv_path = args.data.out.join("ivf_results.csv");
     write_csv(&csv_path, &rows)?;
     let plots = plot_ivf_results(&rows, &args.data.out, &about)?;
+    if args.json {
+        return print_json_report(&rows, &csv_path, &plots);
+    }
     print_report(&rows, &csv_path, &plots);
     Ok(())
 }

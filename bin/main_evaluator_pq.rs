@@ -11,7 +11,7 @@ use simple_vector_db::evaluation::plots::plot_pq_results;
 use simple_vector_db::evaluation::pq_sweep::{run_pq_sweep, PqSweep};
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
-use simple_vector_db::evaluation::table::print_report;
+use simple_vector_db::evaluation::table::{print_json_report, print_report};
 use simple_vector_db::utils::flex_logging;
 use simple_vector_db::{Error, Metric, Result};
 
@@ -27,6 +27,11 @@ use simple_vector_db::{Error, Metric, Result};
 struct Args {
     #[command(flatten)]
     data: DataArgs,
+
+    /// Print the results table and the files written as one JSON document instead of the
+    /// table (the CSV file and the charts are written either way).
+    #[arg(long)]
+    json: bool,
 
     /// Chunk counts (bytes per stored vector), comma-separated; each must divide the dimension.
     #[arg(long, value_delimiter = ',', default_value = "8,16", value_parser = parse_positive)]
@@ -74,6 +79,9 @@ fn run(args: &Args, vectors: LoadedVectors, sweep: &PqSweep) -> Result<()> {
     let csv_path = args.data.out.join("pq_results.csv");
     write_csv(&csv_path, &rows)?;
     let plots = plot_pq_results(&rows, &args.data.out, &about)?;
+    if args.json {
+        return print_json_report(&rows, &csv_path, &plots);
+    }
     print_report(&rows, &csv_path, &plots);
     Ok(())
 }

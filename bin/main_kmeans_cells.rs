@@ -6,45 +6,54 @@
 //! cell and the centroids as big black dots. A query (the ringed dot) is placed near a border,
 //! and the `--probes` cells a search would read for it are painted darker than the others,
 //! with a line from the query to each of their centroids. The image holds no text: the chapter
-//! gives the caption. Run with `cargo run --release --bin main_kmeans_cells`.
-
-use std::process::ExitCode;
+//! gives the caption. Run with `cargo run --release --bin main_kmeans_cells`; what it drew goes
+//! to standard output (`--json` for one JSON document), the logs to standard error.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::Parser;
 use plotters::prelude::*;
+use serde::Serialize;
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::datasets::memory_budget::{check_budget, vectors_bytes};
 use simple_vector_db::distances::squared_euclidean_distance;
+use simple_vector_db::evaluation::cli::{check_then_run, parse_positive};
 use simple_vector_db::kmeans::{nearest_centroid, train_centroids, KMeansConfig};
 use simple_vector_db::utils::flex_logging;
+use simple_vector_db::utils::output::print_json;
+use simple_vector_db::utils::timing::timeit;
 use simple_vector_db::{Error, Result};
 
-/// Draws the k-means cells of seeded 2-D points as a PNG.
+/// Draws the k-means cells of seeded 2-D points as a PNG, with the cells a query probes.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "main_kmeans_cells", version)]
 struct Args {
-    /// Where to write the PNG.
+    /// Where to write the PNG (its directory is created if missing).
     #[arg(long, default_value = "tutorial/src/images/ch06-kmeans-cells.png")]
     out: PathBuf,
     /// How many points to draw.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 600, value_parser = parse_positive)]
     points: usize,
     /// How many groups the points are drawn around.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = parse_positive)]
     clusters: usize,
-    /// How many k-means cells to train.
-    #[arg(long, default_value_t = 8)]
+    /// How many k-means cells to train (at most --points).
+    #[arg(long, default_value_t = 8, value_parser = parse_positive)]
     cells: usize,
-    /// How many cells the example query probes (highlighted).
-    #[arg(long, default_value_t = 2)]
+    /// How many cells the example query probes, highlighted (at most --cells).
+    #[arg(long, default_value_t = 2, value_parser = parse_positive)]
     probes: usize,
     /// Seed of the points and of k-means.
     #[arg(long, default_value_t = 5)]
     seed: u64,
-    /// Width and height of the image, in pixels.
-    #[arg(long, default_value_t = 800)]
+    /// Width and height of the image, in pixels: 64 shows anything at all, and 8192² pixels
+    /// still count in a `u32`.
+    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u32).range(64..=8192))]
     size: u32,
+    /// Print the results as one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Light-to-strong colours for up to ten cells (more cells reuse them).
@@ -62,27 +71,46 @@ const PALETTE: [(u8, u8, u8); 10] = [
 ];
 
 fn main() -> ExitCode {
-    flex_logging::init();
     let args = Args::parse();
-    flex_logging::exit_code(run(&args))
+    flex_logging::init();
+    // A mistake in the arguments costs `error: …` and exit code 2, before k-means runs.
+    check_then_run(check_arguments(&args), |()| run(&args)?.print(args.json))
 }
 
-fn run(args: &Args) -> Result<()> {
-    if args.probes == 0 || args.probes > args.cells {
+/// Checks what clap cannot: the counts against each other, the memory the points take, the
+/// image's format.
+fn check_arguments(args: &Args) -> Result<()> {
+    check_budget(
+        || format!("--points {}", args.points),
+        vectors_bytes(args.points, 2),
+    )?;
+    if args.cells > args.points {
+        return Err(Error::InvalidClusterCount {
+            n_clusters: args.cells,
+            n_vectors: args.points,
+        });
+    }
+    if args.probes > args.cells {
         return Err(Error::InvalidProbeCount {
             n_probes: args.probes,
             n_clusters: args.cells,
         });
     }
-    if args.size < 64 {
+    // The image format follows the extension; only PNG is drawn.
+    let is_png = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !is_png {
         return Err(Error::InvalidParameter {
-            name: "size",
-            reason: format!(
-                "{} pixels is too small to draw anything; use 64 or more",
-                args.size
-            ),
+            name: "--out",
+            reason: format!("{} does not end in .png", args.out.display()),
         });
     }
+    Ok(())
+}
+
+fn run(args: &Args) -> Result<Drawn> {
     let points = generate(&ClusteredSpec {
         n_vectors: args.points,
         dimension: 2,
@@ -94,14 +122,9 @@ fn run(args: &Args) -> Result<()> {
         seed: args.seed,
         ..KMeansConfig::new(args.cells)
     };
-    let centroids = train_centroids(&points, &config)?;
+    let centroids = timeit("k-means", || train_centroids(&points, &config))?;
     let query = query_near_a_border(&centroids);
     let probed = nearest_cells(&centroids, &query, args.probes);
-    log::info!(
-        "{} points, {} cells; query {query:?} probes cells {probed:?}",
-        points.len(),
-        centroids.len()
-    );
 
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -113,9 +136,42 @@ fn run(args: &Args) -> Result<()> {
         query: &query,
         probed: &probed,
     };
-    draw(&scene, &args.out).map_err(|e| Error::Plot(e.to_string()))?;
-    log::info!("wrote {}", args.out.display());
-    Ok(())
+    timeit("drawing", || draw(&scene, &args.out)).map_err(|e| Error::Plot(e.to_string()))?;
+    Ok(Drawn {
+        points: points.len(),
+        centroids,
+        query,
+        probed_cells: probed,
+        wrote: args.out.display().to_string(),
+    })
+}
+
+/// What the picture shows, and where it was written: text or, with `--json`, one JSON document.
+#[derive(Debug, Serialize)]
+struct Drawn {
+    points: usize,
+    centroids: Vec<Vec<f32>>,
+    query: Vec<f32>,
+    probed_cells: Vec<usize>,
+    wrote: String,
+}
+
+impl Drawn {
+    /// Prints the results on standard output.
+    fn print(&self, json: bool) -> Result<()> {
+        if json {
+            return print_json(self);
+        }
+        println!(
+            "{} points, {} cells; the query {:?} probes cells {:?}",
+            self.points,
+            self.centroids.len(),
+            self.query,
+            self.probed_cells
+        );
+        println!("wrote {}", self.wrote);
+        Ok(())
+    }
 }
 
 /// A point just short of the middle of two neighbouring cells' centroids: near their shared

@@ -4,78 +4,185 @@
 //! one image and the image rebuilt from it, measures what the compression loses, and finds the
 //! 20 nearest neighbours of that image by asymmetric distance, with their labels.
 //!
-//! Run with `cargo run --release --bin main_quantizer`.
+//! Run with `cargo run --release --bin main_quantizer` (`-- --help` for the options). The
+//! results go to standard output (`--json` for one JSON document), the logs to standard error.
 
 use std::process::ExitCode;
 
-use simple_vector_db::datasets::digits;
+use clap::Parser;
+use serde::Serialize;
+use simple_vector_db::datasets::digits::{self, Digits};
 use simple_vector_db::distances::squared_euclidean_distance;
+use simple_vector_db::evaluation::cli::{check_then_run, parse_positive};
 use simple_vector_db::quantization::VectorQuantizer;
 use simple_vector_db::utils::flex_logging;
+use simple_vector_db::utils::output::print_json;
 use simple_vector_db::utils::timing::timeit;
 use simple_vector_db::{Error, Result};
 
-const M_CHUNKS: usize = 16;
-const NB_SUBSPACE_CENTROIDS: usize = 32;
-const QUERY_ID: usize = 11;
-const K_NEIGHBOURS: usize = 20;
+/// Compresses the 1,797 handwritten digits with product quantization, shows what one image
+/// loses, and finds its nearest neighbours from the codes alone.
+#[derive(Debug, Parser)]
+#[command(name = "main_quantizer", version)]
+struct Args {
+    /// Chunks per vector, so bytes per code (must divide 64).
+    #[arg(long, default_value_t = 16, value_parser = parse_positive)]
+    m_chunks: usize,
+    /// Centroids per chunk (1 to 256).
+    #[arg(long, default_value_t = 32, value_parser = parse_positive)]
+    centroids: usize,
+    /// Which digit image to use as the query (0 to 1796).
+    #[arg(long, default_value_t = 11)]
+    query: usize,
+    /// How many neighbours to find.
+    #[arg(long, default_value_t = 20, value_parser = parse_positive)]
+    k: usize,
+    /// Print the results as one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
 
 fn main() -> ExitCode {
+    let args = Args::parse();
     flex_logging::init();
-    flex_logging::exit_code(run())
+    // A mistake in the arguments costs `error: …` and exit code 2, before any training.
+    check_then_run(check_arguments(&args), |digits| {
+        run(&args, &digits)?.print(args.json)
+    })
+}
+
+/// Loads the digits and checks the settings and the query against them.
+fn check_arguments(args: &Args) -> Result<Digits> {
+    VectorQuantizer::new(args.m_chunks, args.centroids)?; // the ranges of both settings
+    if !digits::DIMENSION.is_multiple_of(args.m_chunks) {
+        return Err(Error::ChunksDoNotDivide {
+            dimension: digits::DIMENSION,
+            m_chunks: args.m_chunks,
+        });
+    }
+    let digits = digits::load()?;
+    if args.centroids > digits.vectors.len() {
+        return Err(Error::TooFewTrainingVectors {
+            found: digits.vectors.len(),
+            needed: args.centroids,
+        });
+    }
+    if args.query >= digits.vectors.len() {
+        return Err(Error::InvalidParameter {
+            name: "--query",
+            reason: format!("there are {} images, numbered from 0", digits.vectors.len()),
+        });
+    }
+    Ok(digits)
 }
 
 // ANCHOR: main
-fn run() -> Result<()> {
-    let digits = digits::load()?;
+fn run(args: &Args, digits: &Digits) -> Result<Quantized> {
     let vectors = &digits.vectors;
-
     // Train once, then encode: the codebook stays fixed for every code made from it.
-    let mut quantizer = VectorQuantizer::new(M_CHUNKS, NB_SUBSPACE_CENTROIDS)?;
+    let mut quantizer = VectorQuantizer::new(args.m_chunks, args.centroids)?;
     timeit("training the codebook", || quantizer.fit(vectors))?;
     let codes = timeit("quantizing the vectors", || {
         quantizer.quantize_vectors(vectors)
     })?;
 
-    let query = vector_at(vectors, QUERY_ID)?;
-    let query_code = &codes[QUERY_ID];
-    log::info!("quantized vector {QUERY_ID} (centroid ids): {query_code:?}");
-    let rebuilt = quantizer.rebuild_vector(query_code)?;
-    log::info!("original vector: {}", format_values(query));
-    log::info!("rebuilt vector:  {}", format_values(&rebuilt));
-
-    log::info!(
-        "compression MSE over the {} vectors: {:.4} (per value; pixels range from 0 to 16)",
-        vectors.len(),
-        compression_mse(&quantizer, vectors, &codes)?
-    );
-    let raw_bytes = quantizer.dimension().unwrap_or(0) * std::mem::size_of::<f32>();
-    log::info!(
-        "compression ratio: {raw_bytes} bytes of f32 -> {} bytes of code = {}x smaller",
-        quantizer.bytes_per_vector(),
-        raw_bytes / quantizer.bytes_per_vector()
-    );
-
-    let neighbours = quantizer.find_knn_with_quantization(query, &codes, K_NEIGHBOURS)?;
-    let query_label = label_at(&digits.labels, QUERY_ID)?;
-    let labels = neighbours
-        .iter()
-        .map(|&(id, _)| label_at(&digits.labels, id))
-        .collect::<Result<Vec<u8>>>()?;
-    log::info!("label of query vector {QUERY_ID}: {query_label}");
-    log::info!("labels of its {K_NEIGHBOURS} nearest neighbours by ADC: {labels:?}");
-    for &(id, squared_distance) in &neighbours {
-        log::info!(
-            "  vector {id:>4}  label {}  estimated distance {:.3}",
-            label_at(&digits.labels, id)?,
-            squared_distance.sqrt()
-        );
-    }
-    let same = labels.iter().filter(|&&l| l == query_label).count();
-    log::info!("{same} of the {K_NEIGHBOURS} neighbours share the query's label");
-    Ok(())
+    let query = vector_at(vectors, args.query)?;
+    let code = codes
+        .get(args.query)
+        .ok_or_else(|| missing(args.query, codes.len()))?;
+    let neighbours = quantizer.find_knn_with_quantization(query, &codes, args.k)?;
+    Ok(Quantized {
+        query: args.query,
+        query_label: label_at(&digits.labels, args.query)?,
+        code: code.clone(),
+        original: query.to_vec(),
+        rebuilt: quantizer.rebuild_vector(code)?,
+        mse: compression_mse(&quantizer, vectors, &codes)?,
+        raw_bytes: std::mem::size_of_val(query),
+        code_bytes: quantizer.bytes_per_vector(),
+        neighbours: neighbours
+            .iter()
+            .map(|&(id, squared)| labelled(&digits.labels, id, squared.sqrt()))
+            .collect::<Result<_>>()?,
+    })
 }
 // ANCHOR_END: main
+
+/// What the run found, printed as text or, with `--json`, as one JSON document.
+#[derive(Debug, Serialize)]
+struct Quantized {
+    query: usize,
+    query_label: u8,
+    /// The query's code: one centroid id per chunk.
+    code: Vec<u8>,
+    original: Vec<f32>,
+    rebuilt: Vec<f32>,
+    /// Mean squared error per value over every vector and its rebuilt self.
+    mse: f64,
+    raw_bytes: usize,
+    code_bytes: usize,
+    neighbours: Vec<Labelled>,
+}
+
+/// A neighbour found from the codes, with the digit its image shows.
+#[derive(Debug, Serialize)]
+struct Labelled {
+    id: usize,
+    label: u8,
+    /// Estimated by asymmetric distance, from the code.
+    distance: f32,
+}
+
+fn labelled(labels: &[u8], id: usize, distance: f32) -> Result<Labelled> {
+    Ok(Labelled {
+        id,
+        label: label_at(labels, id)?,
+        distance,
+    })
+}
+
+impl Quantized {
+    /// Prints the results on standard output.
+    fn print(&self, json: bool) -> Result<()> {
+        if json {
+            return print_json(self);
+        }
+        let Quantized { query, .. } = self;
+        println!("quantized vector {query} (centroid ids): {:?}", self.code);
+        println!("original vector: {}", format_values(&self.original));
+        println!("rebuilt vector:  {}", format_values(&self.rebuilt));
+        println!(
+            "compression MSE: {:.4} per value (pixels range from 0 to 16)",
+            self.mse
+        );
+        println!(
+            "compression ratio: {} bytes of f32 -> {} bytes of code = {}x smaller",
+            self.raw_bytes,
+            self.code_bytes,
+            self.raw_bytes / self.code_bytes.max(1)
+        );
+        let labels: Vec<u8> = self.neighbours.iter().map(|n| n.label).collect();
+        println!("label of query vector {query}: {}", self.query_label);
+        println!(
+            "labels of its {} nearest neighbours by ADC: {labels:?}",
+            labels.len()
+        );
+        for Labelled {
+            id,
+            label,
+            distance,
+        } in &self.neighbours
+        {
+            println!("  vector {id:>4}  label {label}  estimated distance {distance:.3}");
+        }
+        let same = labels.iter().filter(|&&l| l == self.query_label).count();
+        println!(
+            "{same} of the {} neighbours share the query's label",
+            labels.len()
+        );
+        Ok(())
+    }
+}
 
 // ANCHOR: mse
 /// Mean squared error per value between every vector and the vector rebuilt from its code.

@@ -46,18 +46,38 @@ fn sum_over_pairs(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
 // ANCHOR_END: dot_and_norm
 
 // ANCHOR: cosine_similarity
-/// Cosine similarity `a · b / (‖a‖ ‖b‖)`, in `[-1, 1]`.
+/// Cosine similarity `a · b / (‖a‖ ‖b‖)`, in `[-1, 1]` for any finite vectors.
 ///
 /// A zero vector has no direction, so the formula would divide by zero and return NaN, and a NaN
 /// score sorts unpredictably. We return `0.0` instead ("no similarity"), which ranks a zero vector
 /// behind every vector that points even slightly the same way as the query.
 pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
-    let norms = norm(a) * norm(b);
+    let (a_a, b_b, a_b) = (dot(a, a), dot(b, b), dot(a, b));
+    // The fast path, for ordinary values. A squared norm that is not a normal f32 (infinite for
+    // values past ~1e19, zero or subnormal for values below ~1e-19, where squares underflow) has
+    // lost the information the ratio needs: [f32::MAX; 3] would give inf / inf = NaN, and
+    // [1e-30; 3] would look like a zero vector.
+    if a_a.is_normal() && b_b.is_normal() && a_b.is_finite() {
+        // Rounding can push the ratio a hair past ±1; clamp so callers can rely on the range.
+        return (a_b / (a_a.sqrt() * b_b.sqrt())).clamp(-1.0, 1.0);
+    }
+    cosine_similarity_f64(a, b)
+}
+
+/// The same formula in `f64`, whose range holds the square of any `f32` (and sums of billions of
+/// them): slower, but exact enough for the vectors the fast path cannot score.
+fn cosine_similarity_f64(a: &[f32], b: &[f32]) -> f32 {
+    let squared_norm = |v: &[f32]| v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+    let norms = squared_norm(a).sqrt() * squared_norm(b).sqrt();
     if norms == 0.0 {
         return 0.0;
     }
-    // Rounding can push the ratio a hair past ±1; clamp so callers can rely on the range.
-    (dot(a, b) / norms).clamp(-1.0, 1.0)
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    ((dot / norms) as f32).clamp(-1.0, 1.0)
 }
 // ANCHOR_END: cosine_similarity
 
@@ -82,7 +102,11 @@ pub fn euclidean_distance(a: &[f32], b: &[f32]) -> f32 {
 
 // ANCHOR: metric
 /// How a database scores a stored vector against a query.
+///
+/// With the `cli` feature it is also a clap value enum, so a `--metric` option lists both
+/// names (and their doc comments) in `--help` and refuses any other before the program starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Metric {
     /// Cosine similarity: higher is better.
     #[default]
@@ -195,6 +219,40 @@ mod tests {
         let s = cosine_similarity(&[0., 0., 0.], &[1., 2., 3.]);
         assert_eq!(s, 0.0);
         assert_eq!(cosine_similarity(&[0., 0.], &[0., 0.]), 0.0);
+    }
+
+    #[test]
+    fn cosine_of_huge_vectors_is_in_range_not_nan() {
+        let huge = [f32::MAX; 3];
+        assert!(close(cosine_similarity(&huge, &huge), 1.0));
+        assert!(close(cosine_similarity(&huge, &[-f32::MAX; 3]), -1.0));
+        // 45 degrees, with one vector huge and the other ordinary.
+        let s = cosine_similarity(&[f32::MAX, 0.0], &[1.0, 1.0]);
+        assert!(close(s, std::f32::consts::FRAC_1_SQRT_2), "{s}");
+        // Only the dot product overflows here.
+        let s = cosine_similarity(&[1e19, 1e19, 0.0], &[1e20, 1e20, 1.0]);
+        assert!(close(s, 1.0), "{s}");
+    }
+
+    #[test]
+    fn cosine_of_tiny_vectors_is_their_angle_not_zero() {
+        // Squares of 1e-30 underflow to 0 in f32: these are not zero vectors.
+        let tiny = [1e-30f32, 1e-30, 0.0];
+        assert!(close(cosine_similarity(&tiny, &tiny), 1.0));
+        assert!(close(cosine_similarity(&tiny, &[0.0, 0.0, 1e-30]), 0.0));
+        // Subnormal values, the smallest f32 there is.
+        let smallest = f32::from_bits(1);
+        assert!(smallest > 0.0 && !smallest.is_normal());
+        assert!(close(
+            cosine_similarity(&[smallest, smallest], &[smallest, 0.0]),
+            std::f32::consts::FRAC_1_SQRT_2
+        ));
+        assert!(close(
+            cosine_similarity(&[smallest, 0.0], &[-1.0, 0.0]),
+            -1.0
+        ));
+        // A true zero vector still scores 0.
+        assert_eq!(cosine_similarity(&[0.0, 0.0], &[smallest, 0.0]), 0.0);
     }
 
     #[test]

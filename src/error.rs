@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+use crate::distances::Metric;
+
 /// Everything that can go wrong in `simple_vector_db`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -54,9 +56,21 @@ pub enum Error {
     #[error("{path} is not a simple_vector_db database: {reason}")]
     NotOurDatabase { path: String, reason: String },
 
-    /// The file was written by a newer version of this crate.
-    #[error("unsupported schema version {found} (this build reads up to {supported})")]
-    UnsupportedSchemaVersion { found: i64, supported: i64 },
+    /// The file was written with another schema version than the one this build reads.
+    #[error("{path}: unsupported schema version {found} (this build reads version {supported} only; rebuild the file from its vectors)")]
+    UnsupportedSchemaVersion {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+
+    /// Opening an existing database, and there is no file there.
+    #[error("no database at {path}")]
+    NoSuchDatabase { path: String },
+
+    /// The collection keeps only codes, so it has no raw vector to return or to index.
+    #[error("{path} keeps only product-quantization codes, not the raw vectors")]
+    NoRawVectors { path: String },
 
     /// An id that is already taken; the whole batch was rolled back.
     #[error("duplicate id {0}: the batch was not inserted")]
@@ -82,6 +96,42 @@ pub enum Error {
     /// linfa's k-means failed (for example on degenerate data).
     #[error("k-means training failed: {0}")]
     KMeans(String),
+
+    // --- The engine's indexes ---------------------------------------------------------------
+    /// An index kind the engine does not know.
+    #[error("unknown index kind {0:?}: expected \"flat\", \"ivf\" or \"pq\"")]
+    UnknownIndexKind(String),
+
+    /// A name that cannot name an index (and its tables).
+    #[error("invalid index name {name:?}: {reason}")]
+    InvalidIndexName { name: String, reason: String },
+
+    /// A search or an operation names an index the collection does not have.
+    #[error("no index named {name:?} (the collection has: {})", list_or_none(.available))]
+    NoSuchIndex {
+        name: String,
+        available: Vec<String>,
+    },
+
+    /// No index was named and the collection has several.
+    #[error("the collection has several indexes ({}): name one", .available.join(", "))]
+    AmbiguousIndex { available: Vec<String> },
+
+    /// An index that no longer reflects its collection; it must be rebuilt before use.
+    #[error("index {name:?} is stale: {reason}")]
+    StaleIndex { name: String, reason: String },
+
+    /// An index that cannot rank by a metric.
+    #[error("index {index:?} cannot rank by the {metric} metric (product quantization estimates euclidean distances only)")]
+    MetricNotSupported { index: String, metric: Metric },
+
+    /// `svdb check` (or [`check_file`](crate::engine::check::check_file)) found problems.
+    #[error("{path}: {problems} problem(s) found")]
+    CheckFailed { path: String, problems: usize },
+
+    /// An index's record or tables in the file do not add up.
+    #[error("index {index:?} is damaged: {reason}")]
+    BadIndexRecord { index: String, reason: String },
 
     // --- Product quantization ----------------------------------------------------------------
     /// The dimension must split into `m` equal chunks.
@@ -121,6 +171,48 @@ pub enum Error {
     #[error("corrupt PQ code: {len} bytes, expected {expected} (one per chunk)")]
     CodeLength { len: usize, expected: usize },
 
+    // --- Hostile input -----------------------------------------------------------------------
+    /// A vector so long that squared distances to it could overflow `f32` (see
+    /// [`crate::validation`]): its squared norm, computed in `f64`, is above the limit.
+    #[error("vector too large: its squared norm {squared_norm:e} is above {limit:e} (f32::MAX / 4), past which squared distances overflow f32")]
+    VectorTooLarge { squared_norm: f64, limit: f64 },
+
+    /// Data that would take more memory than [`crate::datasets::memory_budget::MEMORY_BUDGET`],
+    /// refused before anything is allocated; `what` names the request (a flag, a file).
+    #[error(
+        "{what} would need {} of memory, more than the budget of {}",
+        crate::datasets::memory_budget::human_bytes(*.bytes),
+        crate::datasets::memory_budget::human_bytes(u128::from(*.budget))
+    )]
+    OverMemoryBudget {
+        what: String,
+        bytes: u128,
+        budget: u64,
+    },
+
+    /// A path that is not a regular file: a directory, a device such as `/dev/zero` (which never
+    /// ends), a FIFO (which blocks until something writes to it) or a socket.
+    #[error("{path} is not a regular file but a {kind}: only regular files are read")]
+    NotARegularFile { path: PathBuf, kind: &'static str },
+
+    /// A file that is not a `.npy` file, or whose header cannot be parsed.
+    #[error("{path} is not a valid .npy file: {reason}")]
+    NpyHeader { path: PathBuf, reason: String },
+
+    /// A `.npy` file whose header promises another amount of data than the file holds: the
+    /// file is cut short or padded, or the header lies (a 192-byte file can claim 10^15 values).
+    #[error(
+        "{path}: the header claims {values} values of {item_size} bytes ({}) but the file holds {} of data",
+        crate::datasets::memory_budget::human_bytes(.values.saturating_mul(*.item_size as u128)),
+        crate::datasets::memory_budget::human_bytes(u128::from(*.data_bytes))
+    )]
+    NpyDataLength {
+        path: PathBuf,
+        values: u128,
+        item_size: usize,
+        data_bytes: u64,
+    },
+
     // --- Datasets and evaluation -------------------------------------------------------------
     /// A data file that cannot be parsed.
     #[error("bad data in {path}: {reason}")]
@@ -137,6 +229,15 @@ pub enum Error {
 
 /// The crate's `Result`, with [`Error`] as the error type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `a, b, c`, or `none`.
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
 
 impl Error {
     /// Wraps an I/O error together with the path it happened on.

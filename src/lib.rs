@@ -24,7 +24,7 @@
 //!
 //! let mut db = VectorDbInMemory::with_metric(Metric::Cosine);
 //! db.insert(&[[10.0, 20.0, 30.0], [-1.0, -2.0, -3.0], [0.3, 0.3, 0.3]])?;
-//! let best: Vec<usize> = db.search(&[0.1, 0.2, 0.3], 3)?.iter().map(|r| r.0).collect();
+//! let best: Vec<i64> = db.search(&[0.1, 0.2, 0.3], 3)?.iter().map(|r| r.id).collect();
 //! assert_eq!(best, [0, 2, 1]);
 //! # Ok::<(), simple_vector_db::Error>(())
 //! ```
@@ -40,7 +40,7 @@
 //! assert_eq!(ids, [0, 1, 2, 3]);
 //! db.create_kmeans_index(2)?;
 //! let found = db.search_in_kmeans_index(&[9.9, 10.0], 2, 1)?;
-//! let mut near: Vec<i64> = found.neighbours.iter().map(|n| n.0).collect();
+//! let mut near: Vec<i64> = found.neighbours.iter().map(|n| n.id).collect();
 //! near.sort();
 //! assert_eq!(near, [2, 3]);
 //! # Ok::<(), simple_vector_db::Error>(())
@@ -56,12 +56,13 @@
 //! let mut db = VectorDbSqlitePq::open_in_memory(16, 32)?; // 16 bytes per 64-float digit
 //! db.insert(&digits.vectors, None)?; // the first batch trains the codebook
 //! let nearest = db.search_without_index(&digits.vectors[11], 1)?;
-//! assert_eq!(nearest[0].0, 11);
+//! assert_eq!(nearest[0].id, 11);
 //! # Ok::<(), simple_vector_db::Error>(())
 //! ```
 
 pub mod datasets;
 pub mod distances;
+pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod kmeans;

@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::distances::Metric;
+use crate::engine::Neighbour;
 
 // ANCHOR: candidate
 /// A scored key in the heap, ordered so that the *worst* candidate is the greatest.
@@ -85,6 +86,16 @@ impl<K: Ord + Copy> TopK<K> {
             .into_sorted_vec()
             .into_iter()
             .map(|c| (c.key, c.score))
+            .collect()
+    }
+}
+
+impl TopK<i64> {
+    /// The kept candidates as search results, best first.
+    pub fn into_neighbours(self) -> Vec<Neighbour> {
+        self.into_sorted_vec()
+            .into_iter()
+            .map(Neighbour::from)
             .collect()
     }
 }

@@ -6,19 +6,16 @@
 //! thousand vectors, fast enough; the later chapters are all about doing less work than this.
 
 use crate::distances::Metric;
+use crate::engine::{FlatIndex, Neighbour, SearchParams, VectorIndex};
 use crate::error::Result;
-use crate::top_k::TopK;
-use crate::validation::{check_batch, check_k, check_vector};
 
 // ANCHOR: struct
-/// Vectors kept in memory, searched by brute force.
+/// Vectors kept in memory under `i64` keys, searched by brute force.
+///
+/// A thin layer over the engine's [`FlatIndex`], under the original's names.
 #[derive(Debug, Clone, Default)]
 pub struct VectorDbInMemory {
-    /// The vectors, in insertion order: a vector's key is its position.
-    vectors: Vec<Vec<f32>>,
-    /// Fixed by the first vector ever inserted.
-    dimension: Option<usize>,
-    metric: Metric,
+    index: FlatIndex,
 }
 // ANCHOR_END: struct
 
@@ -31,34 +28,33 @@ impl VectorDbInMemory {
     /// An empty database ranking by `metric`.
     pub fn with_metric(metric: Metric) -> Self {
         VectorDbInMemory {
-            metric,
-            ..Self::default()
+            index: FlatIndex::new(metric),
         }
     }
 
     /// Chooses how searches rank vectors.
     pub fn set_metric(&mut self, metric: Metric) {
-        self.metric = metric;
+        self.index.set_metric(metric);
     }
 
     /// The metric searches rank by.
     pub fn metric(&self) -> Metric {
-        self.metric
+        self.index.metric()
     }
 
     /// The dimension fixed by the first insert, if any.
     pub fn dimension(&self) -> Option<usize> {
-        self.dimension
+        self.index.dimension()
     }
 
     /// How many vectors are stored.
     pub fn len(&self) -> usize {
-        self.vectors.len()
+        self.index.len().unwrap_or(0) // in memory: counting cannot fail
     }
 
     /// `true` when nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.vectors.is_empty()
+        self.len() == 0
     }
 
     // ANCHOR: insert
@@ -67,12 +63,12 @@ impl VectorDbInMemory {
     /// Keys keep counting across calls: a second insert of two vectors into a database of three
     /// gets keys 3 and 4. (The Python original restarted at 0 and overwrote the first vectors.)
     /// The whole batch is checked before anything is stored, so a bad vector stores nothing.
-    pub fn insert<V: AsRef<[f32]>>(&mut self, vectors: &[V]) -> Result<Vec<usize>> {
-        self.dimension = check_batch(vectors, self.dimension)?;
-        let first_key = self.vectors.len();
-        self.vectors
-            .extend(vectors.iter().map(|v| v.as_ref().to_vec()));
-        Ok((first_key..self.vectors.len()).collect())
+    ///
+    /// # Errors
+    ///
+    /// A vector of another dimension, or holding NaN or an infinity: nothing is stored.
+    pub fn insert<V: AsRef<[f32]>>(&mut self, vectors: &[V]) -> Result<Vec<i64>> {
+        self.index.insert(vectors)
     }
     // ANCHOR_END: insert
 
@@ -82,26 +78,26 @@ impl VectorDbInMemory {
     /// When `k` is larger than the number of vectors, all of them are returned. `k = 0` is an
     /// error ([`crate::Error::ZeroK`]): asking for nothing is almost always a bug in the caller.
     /// An empty database returns no results for any query.
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(usize, f32)>> {
-        check_k(k)?;
-        let Some(dimension) = self.dimension else {
-            return Ok(Vec::new());
-        };
-        check_vector(query, dimension)?;
-        let mut best = TopK::new(k, self.metric);
-        for (key, vector) in self.vectors.iter().enumerate() {
-            best.push(key, self.metric.score(query, vector));
-        }
-        Ok(best.into_sorted_vec())
+    ///
+    /// # Errors
+    ///
+    /// `k = 0`, or a query of another dimension or with a non-finite value.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        self.index.search(query, &SearchParams::k(k))
     }
     // ANCHOR_END: search
 
     // ANCHOR: retrieve
     /// The vector stored under `key`, or `None` when there is no such key.
-    pub fn retrieve(&self, key: usize) -> Option<&[f32]> {
-        self.vectors.get(key).map(Vec::as_slice)
+    pub fn retrieve(&self, key: i64) -> Option<&[f32]> {
+        self.index.get(key)
     }
     // ANCHOR_END: retrieve
+
+    /// The engine's index underneath, to search it with every knob or hand it to the evaluator.
+    pub fn as_index(&mut self) -> &mut FlatIndex {
+        &mut self.index
+    }
 }
 
 #[cfg(test)]
@@ -120,12 +116,12 @@ mod tests {
     fn the_original_scenario_ranks_by_cosine() {
         let db = scenario_db();
         let results = db.search(&[0.1, 0.2, 0.3], 3).expect("valid query");
-        let keys: Vec<usize> = results.iter().map(|r| r.0).collect();
+        let keys: Vec<i64> = results.iter().map(|r| r.id).collect();
         assert_eq!(keys, vec![0, 2, 1]);
-        assert!((results[0].1 - 1.0).abs() < 1e-6);
+        assert!((results[0].score - 1.0).abs() < 1e-6);
         // [0.1,0.2,0.3]·[0.3,0.3,0.3] / (√0.14 · √0.27) = 0.18 / 0.194422 ≈ 0.92582
-        assert!((results[1].1 - 0.925_820).abs() < 1e-5);
-        assert!((results[2].1 + 1.0).abs() < 1e-6);
+        assert!((results[1].score - 0.925_820).abs() < 1e-5);
+        assert!((results[2].score + 1.0).abs() < 1e-6);
     }
 
     #[test]
@@ -133,10 +129,10 @@ mod tests {
         let mut db = scenario_db();
         db.set_metric(Metric::Euclidean);
         let results = db.search(&[0.1, 0.2, 0.3], 3).expect("valid query");
-        let keys: Vec<usize> = results.iter().map(|r| r.0).collect();
+        let keys: Vec<i64> = results.iter().map(|r| r.id).collect();
         // Distances: [0.3,0.3,0.3] ≈ 0.224, [-1,-2,-3] ≈ 4.116, [10,20,30] ≈ 37.04.
         assert_eq!(keys, vec![2, 1, 0]);
-        assert!((results[0].1 - 0.05f32.sqrt()).abs() < 1e-6);
+        assert!((results[0].score - 0.05f32.sqrt()).abs() < 1e-6);
     }
 
     #[test]

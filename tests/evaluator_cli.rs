@@ -129,6 +129,87 @@ fn integers_and_wrong_ranks_are_refused_naming_the_file() {
 }
 
 #[test]
+fn a_generated_set_past_the_memory_budget_is_refused_at_once() {
+    // 10^12 vectors of one value: 24 TB, which the evaluators used to try to allocate.
+    let f = Fixture::new();
+    let out = f.out();
+    for binary in [IVF, PQ] {
+        let started = std::time::Instant::now();
+        assert_refused(
+            binary,
+            &["--generate", "1000000000000,1,1", "--out", &out],
+            &["error: ", "--generate 1000000000000,1,1", "memory"],
+            &f.path("out"),
+        );
+        assert!(started.elapsed().as_secs() < 10, "refused before any work");
+    }
+}
+
+/// Runs `binary` like [`run`], but kills it after `seconds` (a hang fails the test instead of
+/// hanging it): `None` when it had to be killed.
+fn run_with_timeout(binary: &str, args: &[&str], seconds: u64) -> Option<Output> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().expect("waits").is_some() {
+            return Some(child.wait_with_output().expect("collects the output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn files_that_are_not_regular_or_lie_about_their_size_are_refused_at_once() {
+    let f = Fixture::new();
+    let out = f.out();
+    // A header claiming 10^15 float32 values (4 PB), then 64 bytes: allocating by the header
+    // used to abort the process without a message.
+    let mut liar = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+    liar.extend_from_slice(
+        b"{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000000, 1), }",
+    );
+    liar.resize(127, b' ');
+    liar.push(b'\n');
+    liar.extend_from_slice(&[0; 64]);
+    let liar_path = f.path("liar.npy");
+    std::fs::write(&liar_path, &liar).expect("write");
+    let fifo = f.path("pipe.npy");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let cases = [
+        (
+            liar_path.display().to_string(),
+            "claims 1000000000000000 values",
+        ),
+        ("/dev/zero".to_string(), "not a regular file"),
+        (fifo.display().to_string(), "not a regular file"),
+        (f.dir.path().display().to_string(), "not a regular file"),
+    ];
+    for (data, needle) in &cases {
+        let output = run_with_timeout(IVF, &["--data", data, "--out", &out], 20)
+            .unwrap_or_else(|| panic!("--data {data} hangs"));
+        let message = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "--data {data}: {message}");
+        assert!(
+            message.starts_with("error: ") && message.contains(needle),
+            "--data {data}: {message}"
+        );
+    }
+}
+
+#[test]
 fn queries_of_another_dimension_are_refused() {
     let f = Fixture::new();
     let base = f.npy_f32("base.npy", 50, 8);
@@ -390,4 +471,46 @@ fn npy_base_and_queries_are_evaluated() {
     assert_eq!(csv.len(), 3);
     assert_eq!(number(&csv[1][4]), 1.0);
     assert_eq!(number(&csv[2][4]), 1.0);
+}
+
+#[test]
+fn vectors_too_large_for_f32_distances_are_refused_naming_the_file() {
+    // 2e19 is a finite f32, but its square is not: k-means++ on it used to panic (exit 101).
+    let f = Fixture::new();
+    let big = f.path("big.npy");
+    write_npy(&big, &matrix(40, 4).mapv(|x| (x + 1.0) * 2e19)).expect("write");
+    let big = big.display().to_string();
+    let out = f.out();
+    let settings: [(&str, &[&str]); 2] = [
+        (IVF, &["--clusters", "2", "--probes", "1"]),
+        (PQ, &["--m", "2", "--centroids", "4"]),
+    ];
+    for (binary, settings) in settings {
+        let mut args = vec!["--data", big.as_str(), "--out", out.as_str()];
+        args.extend_from_slice(settings);
+        assert_refused(
+            binary,
+            &args,
+            &["error: ", "big.npy", "too large"],
+            &f.path("out"),
+        );
+    }
+    // Generated vectors with an absurd spread are refused the same way.
+    assert_refused(
+        IVF,
+        &[
+            "--generate",
+            "50,4,2",
+            "--noise",
+            "1e20",
+            "--clusters",
+            "2",
+            "--probes",
+            "1",
+            "--out",
+            &out,
+        ],
+        &["error: ", "too large"],
+        &f.path("out"),
+    );
 }

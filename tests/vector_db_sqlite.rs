@@ -74,7 +74,7 @@ fn given_ids_are_kept_across_two_inserts_and_returned_by_search() {
     let top = db
         .search_without_index(&[0.67, 0.2, 0.3], 1)
         .expect("valid");
-    assert_eq!(top[0].0, 441);
+    assert_eq!(top[0].id, 441);
 
     // Without ids, numbering continues after the largest id.
     let more = db.insert(&[[1.0, 1.0, 1.0]], None).expect("valid");
@@ -88,11 +88,11 @@ fn cosine_results_come_best_first() {
     let results = db.search_without_index(&[0.3, 0.4, 0.5], 2).expect("valid");
     assert_eq!(results.len(), 2);
     assert!(
-        results[0].1 >= results[1].1,
+        results[0].score >= results[1].score,
         "similarities decrease: {results:?}"
     );
     // Computed by hand: the cosine of [0.3,0.4,0.5] with [0.4,0.5,0.6] is the highest.
-    assert_eq!(results[0].0, 1);
+    assert_eq!(results[0].id, 1);
 }
 
 #[test]
@@ -101,11 +101,11 @@ fn euclidean_results_come_nearest_first() {
     db.set_metric(Metric::Euclidean).expect("stores the metric");
     db.insert(&sample_vectors(), None).expect("valid");
     let results = db.search_without_index(&[0.3, 0.4, 0.5], 3).expect("valid");
-    let ids: Vec<i64> = results.iter().map(|r| r.0).collect();
+    let ids: Vec<i64> = results.iter().map(|r| r.id).collect();
     // Distances: id 1 → √0.03, id 0 → √0.12, id 2 → √0.48.
     assert_eq!(ids, vec![1, 0, 2]);
-    assert!((results[0].1 - 0.03f32.sqrt()).abs() < 1e-6);
-    assert!(results.windows(2).all(|w| w[0].1 <= w[1].1));
+    assert!((results[0].score - 0.03f32.sqrt()).abs() < 1e-6);
+    assert!(results.windows(2).all(|w| w[0].score <= w[1].score));
 }
 
 #[test]
@@ -141,13 +141,13 @@ fn search_agrees_with_the_in_memory_database() {
             .search_without_index(&query, 10)
             .expect("valid")
             .iter()
-            .map(|r| r.0)
+            .map(|r| r.id)
             .collect();
         let from_memory: Vec<i64> = memory
             .search(&query, 10)
             .expect("valid")
             .iter()
-            .map(|r| r.0 as i64)
+            .map(|r| r.id)
             .collect();
         assert_eq!(from_sqlite, from_memory, "{metric}");
     }
@@ -172,7 +172,7 @@ fn reopening_a_file_restores_vectors_dimension_metric_and_ids() {
         Some(vec![0.4, 0.5, 0.6])
     );
     assert_eq!(
-        db.search_without_index(&[0.7, 0.8, 0.9], 1).expect("valid")[0].0,
+        db.search_without_index(&[0.7, 0.8, 0.9], 1).expect("valid")[0].id,
         30
     );
     // The dimension still guards the door after a reopen.
@@ -342,7 +342,8 @@ fn a_newer_schema_version_is_refused() {
             err,
             Error::UnsupportedSchemaVersion {
                 found: 99,
-                supported: 1
+                supported: 2,
+                ..
             }
         ),
         "{err}"

@@ -26,13 +26,13 @@ fn most_neighbours_of_vector_11_share_its_label() {
         .expect("valid query");
     assert_eq!(results.len(), 10);
     assert!(
-        results.windows(2).all(|w| w[0].1 <= w[1].1),
+        results.windows(2).all(|w| w[0].score <= w[1].score),
         "nearest first"
     );
     let label = digits.labels[11];
     let same = results
         .iter()
-        .filter(|(id, _)| digits.labels[*id as usize] == label)
+        .filter(|n| digits.labels[n.id as usize] == label)
         .count();
     assert!(same >= 8, "{same} of 10 neighbours show a {label}");
 }
@@ -47,7 +47,7 @@ fn pq_search_recalls_most_of_the_exact_top_10_on_digits() {
         .iter()
         .map(|query| {
             let neighbours = pq.search_without_index(query, 10).expect("valid");
-            neighbours.iter().map(|n| n.0).collect()
+            neighbours.iter().map(|n| n.id).collect()
         })
         .collect();
     let recall = mean_recall(&found, &exact).expect("one result list per query");
@@ -63,14 +63,19 @@ fn later_inserts_reuse_the_codebook_and_earlier_codes_keep_their_meaning() {
     let (first, second) = digits.vectors.split_at(1000);
     let mut db = VectorDbSqlitePq::open_in_memory(M, CENTROIDS).expect("opens");
     db.insert(first, None).expect("valid");
-    let codebook = db.quantizer().codebook().expect("trained").to_vec();
+    let codebook = db
+        .quantizer()
+        .expect("reads")
+        .codebook()
+        .expect("trained")
+        .to_vec();
     let codes_before: Vec<Option<Vec<u8>>> =
         (0..1000).map(|id| db.code_of(id).expect("reads")).collect();
 
     let ids = db.insert(second, None).expect("valid");
     assert_eq!(ids.first(), Some(&1000));
     assert_eq!(
-        db.quantizer().codebook().expect("trained"),
+        db.quantizer().expect("reads").codebook().expect("trained"),
         &codebook[..],
         "not retrained"
     );
@@ -78,7 +83,11 @@ fn later_inserts_reuse_the_codebook_and_earlier_codes_keep_their_meaning() {
         (0..1000).map(|id| db.code_of(id).expect("reads")).collect();
     assert_eq!(codes_before, codes_after);
     // The second batch was encoded with the same codebook: its codes are what the quantizer says.
-    let expected = db.quantizer().quantize_vector(&second[0]).expect("valid");
+    let expected = db
+        .quantizer()
+        .expect("reads")
+        .quantize_vector(&second[0])
+        .expect("valid");
     assert_eq!(db.code_of(1000).expect("reads"), Some(expected));
 }
 
@@ -87,7 +96,7 @@ fn an_explicit_training_sample_then_inserts() {
     let digits = digits::load().expect("embedded digits");
     let mut db = VectorDbSqlitePq::open_in_memory(8, 16).expect("opens");
     db.train(&digits.vectors[..500]).expect("trains");
-    assert!(db.quantizer().is_trained());
+    assert!(db.quantizer().expect("reads").is_trained());
     assert_eq!(db.len().expect("counts"), 0);
     // A batch smaller than the number of centroids is fine once trained.
     db.insert(&digits.vectors[..3], None).expect("valid");
@@ -105,7 +114,7 @@ fn reopening_restores_the_codebook_and_the_same_answers() {
     let path = dir.path().join("pq.db");
     let digits = digits::load().expect("embedded digits");
     let (before, rebuilt_before) = {
-        let mut db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("creates");
+        let mut db = VectorDbSqlitePq::create(&path, M, CENTROIDS).expect("creates");
         db.insert(&digits.vectors, None).expect("valid");
         (
             db.search_without_index(&digits.vectors[11], 10)
@@ -113,8 +122,14 @@ fn reopening_restores_the_codebook_and_the_same_answers() {
             db.search_with_id(11).expect("reads"),
         )
     };
-    let mut db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("reopens");
-    assert!(db.quantizer().is_trained());
+    // `open` reads m and k from the file.
+    let mut db = VectorDbSqlitePq::open(&path).expect("reopens");
+    let quantizer = db.quantizer().expect("reads");
+    assert!(quantizer.is_trained());
+    assert_eq!(
+        (quantizer.m_chunks(), quantizer.nb_subspace_centroids()),
+        (M, CENTROIDS)
+    );
     assert_eq!(db.dimension(), Some(64));
     assert_eq!(
         db.search_without_index(&digits.vectors[11], 10)
@@ -134,9 +149,9 @@ fn reopening_restores_the_codebook_and_the_same_answers() {
 fn reopening_with_other_settings_or_as_another_kind_is_refused() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let pq_path = dir.path().join("pq.db");
-    drop(VectorDbSqlitePq::open(&pq_path, M, CENTROIDS).expect("creates"));
+    drop(VectorDbSqlitePq::create(&pq_path, M, CENTROIDS).expect("creates"));
     assert!(matches!(
-        VectorDbSqlitePq::open(&pq_path, 8, CENTROIDS),
+        VectorDbSqlitePq::create(&pq_path, 8, CENTROIDS),
         Err(Error::PqSettingsMismatch {
             stored_m: 16,
             stored_k: 32,
@@ -152,7 +167,11 @@ fn reopening_with_other_settings_or_as_another_kind_is_refused() {
     let plain_path = dir.path().join("plain.db");
     drop(VectorDbSqlite::open(&plain_path).expect("creates"));
     assert!(matches!(
-        VectorDbSqlitePq::open(&plain_path, M, CENTROIDS),
+        VectorDbSqlitePq::open(&plain_path),
+        Err(Error::NotOurDatabase { .. })
+    ));
+    assert!(matches!(
+        VectorDbSqlitePq::create(&plain_path, M, CENTROIDS),
         Err(Error::NotOurDatabase { .. })
     ));
 }
@@ -191,7 +210,7 @@ fn a_first_batch_too_small_to_train_on_stores_nothing() {
         "{err}"
     );
     assert_eq!(db.len().expect("counts"), 0);
-    assert!(!db.quantizer().is_trained());
+    assert!(!db.quantizer().expect("reads").is_trained());
 }
 
 #[test]
@@ -220,15 +239,15 @@ fn a_duplicate_id_in_the_first_batch_stores_neither_codes_nor_codebook() {
     let mut ids: Vec<i64> = (0..100).collect();
     ids[99] = 0;
     {
-        let mut db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("creates");
+        let mut db = VectorDbSqlitePq::create(&path, M, CENTROIDS).expect("creates");
         let err = db.insert(&digits.vectors[..100], Some(&ids)).unwrap_err();
         assert!(matches!(err, Error::DuplicateId(0)), "{err}");
         assert_eq!(db.len().expect("counts"), 0);
-        assert!(!db.quantizer().is_trained());
+        assert!(!db.quantizer().expect("reads").is_trained());
     }
-    let db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("reopens");
+    let db = VectorDbSqlitePq::open(&path).expect("reopens");
     assert!(
-        !db.quantizer().is_trained(),
+        !db.quantizer().expect("reads").is_trained(),
         "no codebook was left in the file"
     );
 }
@@ -271,15 +290,16 @@ fn a_corrupt_code_is_reported_not_misread() {
     let path = dir.path().join("pq.db");
     let digits = digits::load().expect("embedded digits");
     {
-        let mut db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("creates");
+        let mut db = VectorDbSqlitePq::create(&path, M, CENTROIDS).expect("creates");
         db.insert(&digits.vectors, None).expect("valid");
     }
     {
         let raw = rusqlite::Connection::open(&path).expect("opens");
-        raw.execute("UPDATE vectors SET vector = x'0102' WHERE id = 5", [])
+        // The codes live in the `pq` index's own table.
+        raw.execute("UPDATE pq_codes SET code = x'0102' WHERE id = 5", [])
             .expect("writes");
     }
-    let db = VectorDbSqlitePq::open(&path, M, CENTROIDS).expect("reopens");
+    let db = VectorDbSqlitePq::open(&path).expect("reopens");
     assert!(matches!(
         db.search_without_index(&digits.vectors[0], 3),
         Err(Error::CodeLength {

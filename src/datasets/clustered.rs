@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::datasets::memory_budget;
 use crate::error::{Error, Result};
 
 // ANCHOR: clustered
@@ -23,6 +24,12 @@ pub struct ClusteredSpec {
 }
 
 /// Draws `n_vectors` points, each a random centre plus gaussian noise.
+///
+/// # Errors
+///
+/// [`Error::OverMemoryBudget`] when the set would not fit in
+/// [`memory_budget::MEMORY_BUDGET`], or [`Error::InvalidParameter`] for a dimension or a
+/// number of clusters of 0, or a noise that is negative or not finite.
 pub fn generate(spec: &ClusteredSpec) -> Result<Vec<Vec<f32>>> {
     check(spec)?;
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(spec.seed);
@@ -44,7 +51,27 @@ pub fn generate(spec: &ClusteredSpec) -> Result<Vec<Vec<f32>>> {
 }
 // ANCHOR_END: clustered
 
+impl ClusteredSpec {
+    /// The memory the set takes once generated: the vectors and the centres they are drawn
+    /// around (saturating, see [`memory_budget::vectors_bytes`]).
+    pub fn bytes_needed(&self) -> u128 {
+        memory_budget::vectors_bytes(self.n_vectors, self.dimension).saturating_add(
+            memory_budget::vectors_bytes(self.n_clusters, self.dimension),
+        )
+    }
+}
+
 fn check(spec: &ClusteredSpec) -> Result<()> {
+    // Before anything else: the sizes are what a user typed, and `generate` allocates them.
+    memory_budget::check_budget(
+        || {
+            format!(
+                "a clustered set of {} vectors of {} values around {} centres",
+                spec.n_vectors, spec.dimension, spec.n_clusters
+            )
+        },
+        spec.bytes_needed(),
+    )?;
     if spec.dimension == 0 {
         return Err(invalid("dimension", "must be at least 1".into()));
     }
@@ -101,6 +128,27 @@ mod tests {
         groups.sort();
         groups.dedup();
         assert!(groups.len() < 60, "{} groups", groups.len());
+    }
+
+    #[test]
+    fn a_set_past_the_memory_budget_is_refused_before_any_allocation() {
+        for (n_vectors, dimension, n_clusters) in [
+            (1_000_000_000_000, 1, 1),
+            (1, 1_000_000_000_000, 1),
+            (10, 1_000_000, 1_000_000),
+            (usize::MAX, usize::MAX, usize::MAX),
+        ] {
+            let spec = ClusteredSpec {
+                n_vectors,
+                dimension,
+                n_clusters,
+                ..spec(0)
+            };
+            assert!(
+                matches!(generate(&spec), Err(Error::OverMemoryBudget { .. })),
+                "{spec:?}"
+            );
+        }
     }
 
     #[test]

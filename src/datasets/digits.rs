@@ -9,6 +9,8 @@ use std::path::Path;
 
 use flate2::read::GzDecoder;
 
+use crate::datasets::memory_budget::{check_budget, MEMORY_BUDGET};
+use crate::datasets::regular_file;
 use crate::error::{Error, Result};
 
 /// Pixels per image (8 x 8).
@@ -32,8 +34,14 @@ pub fn load() -> Result<Digits> {
 // ANCHOR_END: digits
 
 /// Loads a digits-style file from disk: gzip-compressed CSV, 64 pixels then a label per row.
+///
+/// # Errors
+///
+/// [`Error::Io`] or [`Error::NotARegularFile`] when the file cannot be read,
+/// [`Error::OverMemoryBudget`] when it (or its decompressed text) is larger than the memory
+/// budget, [`Error::BadData`] when it is not gzip-compressed CSV of the right shape.
 pub fn load_from(path: &Path) -> Result<Digits> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = regular_file::read(path)?;
     parse_gzip_csv(&bytes, &path.display().to_string())
 }
 
@@ -42,10 +50,16 @@ fn parse_gzip_csv(compressed: &[u8], origin: &str) -> Result<Digits> {
         path: origin.to_string(),
         reason,
     };
+    // A few kilobytes of gzip can expand to gigabytes: stop reading one byte past the budget.
     let mut text = String::new();
     GzDecoder::new(compressed)
+        .take(MEMORY_BUDGET.saturating_add(1))
         .read_to_string(&mut text)
         .map_err(|e| bad(format!("not gzip-compressed text: {e}")))?;
+    check_budget(
+        || format!("the decompressed text of {origin}"),
+        text.len() as u128,
+    )?;
 
     let mut digits = Digits {
         vectors: Vec::new(),
@@ -114,5 +128,13 @@ mod tests {
         ));
         assert!(parse_row("1,2,3").is_err());
         assert!(load_from(Path::new("/no/such/digits.csv.gz")).is_err());
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        assert!(matches!(
+            load_from(dir.path()),
+            Err(Error::NotARegularFile {
+                kind: "directory",
+                ..
+            })
+        ));
     }
 }

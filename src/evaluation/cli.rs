@@ -13,12 +13,14 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::datasets::clustered::ClusteredSpec;
+use crate::datasets::memory_budget::check_budget;
 use crate::distances::Metric;
 use crate::error::{Error, Result};
 use crate::evaluation::data_source::DataSource;
 use crate::evaluation::dataset::Dataset;
 use crate::utils::flex_logging::exit_code;
 use crate::utils::timing::timeit;
+use crate::validation::check_batch;
 
 // ANCHOR: data_args
 /// Where the vectors come from, how many neighbours to ask for, where to write.
@@ -58,7 +60,8 @@ pub struct DataArgs {
     pub seed: u64,
 
     /// How results are ranked: euclidean or cosine.
-    #[arg(long, default_value = "euclidean")]
+    // In any case (`Euclidean` too): the names were parsed that way before clap listed them.
+    #[arg(long, value_enum, default_value_t = Metric::Euclidean, ignore_case = true)]
     pub metric: Metric,
 
     /// Neighbours per query: recall@k compares the k ids a search returns with the exact top-k.
@@ -107,14 +110,32 @@ impl DataArgs {
 
     // ANCHOR: load
     /// Loads base and queries and checks them against each other and against `--k`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever loading a source fails with (a file that is missing or not valid `.npy`, a
+    /// `--generate` past the memory budget), a vector a database would refuse, or an
+    /// [`Error::InvalidParameter`] naming the option that does not fit the vectors.
     pub fn load(&self) -> Result<LoadedVectors> {
         let source = self.base_source();
+        if let (DataSource::Clustered(spec), Some((n, dimension, clusters))) =
+            (&source, self.generate)
+        {
+            // `generate` checks this too; checking here names the flag the sizes came from.
+            check_budget(
+                || format!("--generate {n},{dimension},{clusters}"),
+                spec.bytes_needed(),
+            )?;
+        }
         let mut base = source.load()?;
         let queries = match (&self.queries, self.hold_out) {
             (Some(path), _) => DataSource::Npy(path.clone()).load()?,
             (None, Some(n)) => self.hold_out_queries(&mut base, n)?,
             (None, None) => base.clone(),
         };
+        // The checks every database makes at its door, made here too, so that a vector no
+        // database would take (a generated set with a huge --noise, say) is an argument error.
+        check_batch(&base, None)?;
         let dimension = base.first().map_or(0, Vec::len);
         if let Some(query) = queries.iter().find(|q| q.len() != dimension) {
             return Err(Error::InvalidParameter {
@@ -136,6 +157,7 @@ impl DataArgs {
                 ),
             });
         }
+        check_batch(&queries, Some(dimension))?;
         let queries = self.sample_queries(queries)?;
         Ok(LoadedVectors {
             base,
@@ -318,6 +340,19 @@ mod tests {
             &["--data", "a.npy", "--generate", "10,2,2"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_generated_set_past_the_memory_budget_is_refused_naming_the_flag() {
+        let args = parse(&["--generate", "1000000000000,1,1"]).expect("parses");
+        match args.load() {
+            Err(error @ Error::OverMemoryBudget { .. }) => {
+                assert!(error
+                    .to_string()
+                    .starts_with("--generate 1000000000000,1,1 "));
+            }
+            other => panic!("expected OverMemoryBudget, got {other:?}"),
         }
     }
 

@@ -1,21 +1,24 @@
 //! The k-means index sweep: recall and speed for each (n_clusters, n_probes) pair.
 //!
-//! The base goes into an in-memory SQLite database once. Brute force
-//! ([`VectorDbSqlite::search_without_index`](crate::vector_db_sqlite::VectorDbSqlite::search_without_index))
-//! is measured first, as the exact baseline; then for each cluster count the index is (re)built
-//! and every probe count measured on it. More probes read more cells: recall rises towards 1
+//! The base goes into an in-memory [`Collection`](crate::engine::Collection) once. Brute force
+//! over its rows is measured first, as the exact baseline; then for each cluster count an
+//! inverted file is (re)built and every probe count measured on it, all through the one
+//! [`VectorIndex`](crate::engine::VectorIndex) interface. More probes read more cells: recall rises towards 1
 //! and queries per second fall towards brute force.
 
 use indicatif::ProgressBar;
 
+use crate::engine::{IndexSpec, IvfSettings, SearchParams};
 use crate::error::{Error, Result};
 use crate::evaluation::dataset::Dataset;
 use crate::evaluation::evaluator::Evaluator;
-use crate::evaluation::modes::{load_sqlite, SqliteBruteForce, SqliteIvf};
+use crate::evaluation::load::load_collection;
 use crate::evaluation::results_csv::IvfRow;
 use crate::kmeans::KMeansConfig;
 use crate::utils::timing::measure;
-use crate::vector_db_sqlite::VectorDbSqlite;
+
+/// The name the sweep gives its inverted file.
+const IVF: &str = "ivf";
 
 // ANCHOR: ivf_sweep
 /// The settings an IVF sweep tries: every probe count on an index of every cluster count.
@@ -72,10 +75,14 @@ pub fn run_ivf_sweep(
     let evaluator = Evaluator::new(dataset);
     let mut tick = || bar.inc(1);
     bar.set_message("loading SQLite");
-    let mut db = load_sqlite(dataset.base(), dataset.metric())?;
+    let mut collection = load_collection(dataset.base(), dataset.metric())?;
 
     bar.set_message("brute force");
-    let brute = evaluator.evaluate(&SqliteBruteForce { db: &db }, &mut tick)?;
+    let brute = evaluator.evaluate(
+        &collection.as_index(None),
+        &SearchParams::default(),
+        &mut tick,
+    )?;
     let mut rows = vec![IvfRow {
         mode: "brute".to_string(),
         n_clusters: 0,
@@ -85,26 +92,30 @@ pub fn run_ivf_sweep(
     }];
     for &n_clusters in &sweep.clusters {
         bar.set_message(format!("building {n_clusters} cells"));
-        // The build logs its progress; keep the bar out of the way meanwhile.
-        let config = KMeansConfig {
-            max_points_per_centroid: sweep
-                .points_per_centroid
-                .or(VectorDbSqlite::default_index_config(n_clusters).max_points_per_centroid),
-            seed: sweep
-                .kmeans_seed
-                .unwrap_or(VectorDbSqlite::default_index_config(n_clusters).seed),
-            ..VectorDbSqlite::default_index_config(n_clusters)
+        let defaults = IvfSettings::new(n_clusters).kmeans;
+        let settings = IvfSettings {
+            nlist: n_clusters,
+            kmeans: KMeansConfig {
+                max_points_per_centroid: sweep
+                    .points_per_centroid
+                    .or(defaults.max_points_per_centroid),
+                seed: sweep.kmeans_seed.unwrap_or(defaults.seed),
+                ..defaults
+            },
         };
-        let (built, took) = bar.suspend(|| measure(|| db.create_kmeans_index_with(&config)));
+        // The build logs its progress; keep the bar out of the way meanwhile.
+        let (built, took) =
+            bar.suspend(|| measure(|| collection.create_index(IVF, &IndexSpec::Ivf(settings))));
         built?;
+        let index = collection.as_index(Some(IVF));
         for &n_probes in &sweep.probes {
             bar.set_message(format!("{n_clusters} cells, {n_probes} probes"));
-            let mode = SqliteIvf { db: &db, n_probes };
+            let params = SearchParams::default().with_n_probes(n_probes);
             rows.push(IvfRow {
                 mode: "ivf".to_string(),
                 n_clusters,
                 n_probes,
-                evaluation: evaluator.evaluate(&mode, &mut tick)?,
+                evaluation: evaluator.evaluate(&index, &params, &mut tick)?,
                 build_s: took.as_secs_f64(),
             });
         }

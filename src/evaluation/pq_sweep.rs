@@ -1,17 +1,19 @@
 //! The product quantization sweep: recall, speed and size for each (m_chunks, n_centroids) pair.
 //!
-//! For each pair a new in-memory [`VectorDbSqlitePq`](crate::vector_db_sqlite_pq::VectorDbSqlitePq)
-//! trains its codebooks on the base and stores the base's codes (timed together as the training
-//! time), then every query is searched against the codes with `search_without_index`. More chunks and more
+//! For each pair a new in-memory collection that keeps only codes
+//! ([`Collection::open_quantized`], what [`VectorDbSqlitePq`](crate::vector_db_sqlite_pq::VectorDbSqlitePq)
+//! is built on) trains its codebooks on the base and stores the base's codes (timed together as
+//! the training time), then every query is searched against the codes through its `pq` index. More chunks and more
 //! centroids describe each vector more finely: recall rises, and so does the cost of a search
 //! (a bigger distance table) or of storage (more bytes per vector).
 
 use indicatif::ProgressBar;
 
+use crate::engine::collection::PQ_INDEX;
+use crate::engine::{Collection, PqSettings, SearchParams, VectorIndex};
 use crate::error::{Error, Result};
 use crate::evaluation::dataset::Dataset;
 use crate::evaluation::evaluator::Evaluator;
-use crate::evaluation::modes::SqlitePq;
 use crate::evaluation::results_csv::PqRow;
 use crate::utils::timing::measure;
 
@@ -72,12 +74,15 @@ pub fn run_pq_sweep(dataset: &Dataset, sweep: &PqSweep, bar: &ProgressBar) -> Re
     for &m_chunks in &sweep.m_chunks {
         for &n_centroids in &sweep.n_centroids {
             bar.set_message(format!("training m={m_chunks}, {n_centroids} centroids"));
-            let (trained, took) =
-                bar.suspend(|| measure(|| SqlitePq::load(dataset.base(), m_chunks, n_centroids)));
-            let mode = trained?;
+            let (trained, took) = bar.suspend(|| {
+                measure(|| load_codes(dataset.base(), PqSettings::new(m_chunks, n_centroids)))
+            });
+            let mut collection = trained?;
+            let index = collection.as_index(Some(PQ_INDEX));
             bar.set_message(format!("m={m_chunks}, {n_centroids} centroids"));
-            let evaluation = evaluator.evaluate(&mode, &mut || bar.inc(1))?;
-            let bytes_per_vector = mode.bytes_per_vector();
+            let evaluation =
+                evaluator.evaluate(&index, &SearchParams::default(), &mut || bar.inc(1))?;
+            let bytes_per_vector = index.bytes_per_vector();
             rows.push(PqRow {
                 m_chunks,
                 n_centroids,
@@ -92,6 +97,15 @@ pub fn run_pq_sweep(dataset: &Dataset, sweep: &PqSweep, bar: &ProgressBar) -> Re
     Ok(rows)
 }
 // ANCHOR_END: pq_sweep
+
+/// A codes-only collection trained on `base` and holding its codes under ids `0..n`.
+fn load_codes(base: &[Vec<f32>], settings: PqSettings) -> Result<Collection> {
+    let mut collection = Collection::open_quantized(None, &settings)?;
+    collection.train_index(PQ_INDEX, base)?;
+    let ids: Vec<i64> = (0..base.len() as i64).collect();
+    collection.insert(base, Some(&ids))?;
+    Ok(collection)
+}
 
 #[cfg(test)]
 mod tests {

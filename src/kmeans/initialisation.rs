@@ -46,27 +46,45 @@ pub fn starting_centroids(
 fn k_means_plus_plus(vectors: &[&[f32]], k: usize, rng: &mut impl Rng) -> Vec<Vec<f32>> {
     let mut picked = vec![vectors[rng.gen_range(0..vectors.len())].to_vec()];
     // Squared distance from each vector to its nearest pick so far.
-    let mut nearest: Vec<f64> = vectors
-        .iter()
-        .map(|v| f64::from(squared_euclidean_distance(v, &picked[0])))
-        .collect();
+    let mut nearest: Vec<f64> = vectors.iter().map(|v| weight(v, &picked[0])).collect();
     while picked.len() < k {
         let next = draw_proportionally(&nearest, rng);
         let centroid = vectors[next].to_vec();
         for (distance, vector) in nearest.iter_mut().zip(vectors) {
-            *distance = distance.min(f64::from(squared_euclidean_distance(vector, &centroid)));
+            *distance = distance.min(weight(vector, &centroid));
         }
         picked.push(centroid);
     }
     picked
 }
 
+/// The squared distance between `a` and `b`, as a weight of the draw.
+///
+/// The fast `f32` sum serves ordinary values. It overflows to infinity once two vectors differ by
+/// more than about 1.8e19 (the square root of `f32::MAX`), and no draw is possible from an
+/// infinite total, so then the distance is taken again in `f64`, where the square of any `f32`
+/// difference is finite.
+fn weight(a: &[f32], b: &[f32]) -> f64 {
+    let fast = squared_euclidean_distance(a, b);
+    if fast.is_finite() {
+        return f64::from(fast);
+    }
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum()
+}
+
 /// An index drawn with probability proportional to its weight (uniformly if all are zero).
 fn draw_proportionally(weights: &[f64], rng: &mut impl Rng) -> usize {
     let total: f64 = weights.iter().sum();
-    // Distances are finite (inputs are checked), so a total of zero means every vector
-    // coincides with a pick: any of them will do.
-    if total <= 0.0 {
+    // A total of zero means every vector coincides with a pick: any of them will do. A total that
+    // is not a finite number (NaN or infinite weights, which finite `f32` vectors cannot produce)
+    // cannot be drawn from at all: `gen_range` would panic, so fall back to a uniform draw too.
+    if !(total.is_finite() && total > 0.0) {
         return rng.gen_range(0..weights.len());
     }
     let mut target = rng.gen_range(0.0..total);
@@ -133,6 +151,39 @@ mod tests {
         let rows: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
         let starts = k_means_plus_plus(&rows, 3, &mut Xoshiro256Plus::seed_from_u64(0));
         assert_eq!(starts, vec![vec![1.0, 1.0]; 3]);
+    }
+
+    #[test]
+    fn vectors_too_far_apart_for_f32_distances_still_get_far_apart_starts() {
+        // Two groups 2e19 apart, 64 values each: every squared distance between the groups is
+        // infinite in f32, so the draw must weigh them in f64.
+        let data: Vec<Vec<f32>> = (0..20)
+            .map(|i| {
+                let side = if i % 2 == 0 { 1e19 } else { -1e19 };
+                (0..64).map(|j| side + (i * j) as f32 * 1e12).collect()
+            })
+            .collect();
+        let rows: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        for seed in 0..10 {
+            let starts = k_means_plus_plus(&rows, 2, &mut Xoshiro256Plus::seed_from_u64(seed));
+            assert!(starts.iter().flatten().all(|x| x.is_finite()));
+            assert!(
+                starts[0][0].signum() != starts[1][0].signum(),
+                "seed {seed}: one start in each group"
+            );
+        }
+    }
+
+    #[test]
+    fn weights_that_sum_past_f64_do_not_panic() {
+        let mut rng = Xoshiro256Plus::seed_from_u64(3);
+        for weights in [
+            [f64::MAX, f64::MAX, 0.0],
+            [f64::INFINITY, 1.0, 2.0],
+            [f64::NAN, 1.0, 2.0],
+        ] {
+            assert!(draw_proportionally(&weights, &mut rng) < 3, "{weights:?}");
+        }
     }
 
     #[test]

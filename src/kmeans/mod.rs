@@ -21,6 +21,7 @@ pub use initialisation::Initialisation;
 
 use crate::distances::squared_euclidean_distance;
 use crate::error::{Error, Result};
+use crate::validation::{check_finite, check_magnitude};
 
 // ANCHOR: config
 /// How to train k-means.
@@ -61,11 +62,23 @@ impl KMeansConfig {
 
 // ANCHOR: train_centroids
 /// Trains k-means on `vectors` and returns the centroids, one per row.
+///
+/// # Errors
+///
+/// A bad `config` ([`Error::InvalidClusterCount`], [`Error::InvalidParameter`]), a vector a
+/// database would refuse ([`Error::NonFiniteValue`], [`Error::VectorTooLarge`]), or a failure
+/// of linfa's k-means ([`Error::KMeans`]).
 pub fn train_centroids<V: AsRef<[f32]>>(
     vectors: &[V],
     config: &KMeansConfig,
 ) -> Result<Vec<Vec<f32>>> {
     check_config(config, vectors.len())?;
+    // The same checks as at a database's door: this is also called on vectors that never went
+    // through one, and k-means on a NaN or on overflowing distances has no meaningful answer.
+    for vector in vectors {
+        check_finite(vector.as_ref())?;
+        check_magnitude(vector.as_ref())?;
+    }
     let training_set = sample_for_training(vectors, config);
     let observations = DatasetBase::from(to_array(&training_set)?);
     let mut best: Option<(f32, Array2<f32>)> = None;
@@ -226,6 +239,42 @@ mod tests {
         assert_eq!(nearest_centroid(&centroids, &[9.0, 8.0]), Some(1));
         assert_eq!(nearest_centroid(&centroids, &[1.0, -1.0]), Some(0));
         assert_eq!(nearest_centroid(&[], &[1.0]), None);
+    }
+
+    #[test]
+    fn vectors_up_to_the_door_limit_train_and_larger_ones_are_refused() {
+        // Values up to ~1.15e18 in 64 dimensions: squared norms just under the limit, squared
+        // distances up to ~3.4e38, right under f32::MAX. They train to finite centroids.
+        let edge = (crate::validation::MAX_SQUARED_NORM / 64.0).sqrt() as f32 * 0.999_99;
+        let largest: Vec<Vec<f32>> = (0..200)
+            .map(|i| {
+                (0..64)
+                    .map(|j| {
+                        let sign = if (i * 7 + j * 3) % 2 == 0 { 1.0 } else { -1.0 };
+                        sign * edge * (1.0 - ((i * 13 + j * 5) % 10) as f32 / 20.0)
+                    })
+                    .collect()
+            })
+            .collect();
+        let centroids = train_centroids(&largest, &KMeansConfig::new(8)).expect("accepted");
+        assert_eq!(centroids.len(), 8);
+        assert!(centroids.iter().flatten().all(|x| x.is_finite()));
+
+        // Values of 1e18 in 512 dimensions: finite, but squared distances between them reach
+        // 2e39, past f32::MAX. They are refused, as a database refuses them, not a panic.
+        let too_large: Vec<Vec<f32>> = (0..40)
+            .map(|i| vec![if i % 2 == 0 { 1e18 } else { -1e18 }; 512])
+            .collect();
+        assert!(matches!(
+            train_centroids(&too_large, &KMeansConfig::new(4)),
+            Err(Error::VectorTooLarge { .. })
+        ));
+        let mut with_nan = two_blobs();
+        with_nan[3][1] = f32::NAN;
+        assert!(matches!(
+            train_centroids(&with_nan, &KMeansConfig::new(2)),
+            Err(Error::NonFiniteValue { position: 1, .. })
+        ));
     }
 
     #[test]

@@ -1,18 +1,40 @@
 //! Opening SQLite with settings suited to a vector store.
 
+use std::borrow::Cow;
 use std::path::Path;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Error, Result};
 
 // ANCHOR: pragmas
-/// Opens (or creates) a database file, tuned for full scans. Nothing is written to it yet.
-pub fn open_file(path: &Path) -> Result<Connection> {
-    let connection = Connection::open(path).map_err(|e| Error::CannotOpen {
-        path: path.display().to_string(),
-        reason: e.to_string(),
+/// Opens (or, with `create`, creates) a database file, tuned for full scans. Nothing is
+/// written to it yet.
+///
+/// The path is a plain file path, never one of SQLite's special names (see
+/// [`as_plain_file_name`]), so a path never silently means an in-memory or read-only database.
+pub fn open_file(path: &Path, create: bool) -> Result<Connection> {
+    check_path(path)?;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let connection = Connection::open_with_flags(as_plain_file_name(path), flags).map_err(|e| {
+        if !create && !path.exists() {
+            Error::NoSuchDatabase {
+                path: path.display().to_string(),
+            }
+        } else {
+            Error::CannotOpen {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        }
     })?;
+    // Several processes may share the file: wait for another writer's lock instead of failing.
+    connection
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| explain_open_error(e, &path.display().to_string()))?;
     // Setting mmap_size already reads the file header: a file that is not SQLite fails here.
     tune_for_scans(&connection).map_err(|e| explain_open_error(e, &path.display().to_string()))?;
     Ok(connection)
@@ -50,6 +72,38 @@ fn tune_for_scans(connection: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 // ANCHOR_END: pragmas
+
+/// `path` as SQLite must be given it to read it as the file of that name.
+///
+/// Leaving `SQLITE_OPEN_URI` out of the flags is not enough: the bundled SQLite is built with
+/// `SQLITE_USE_URI`, so a name that starts with `file:` is parsed as a URI anyway
+/// (`file:x?mode=memory` opened a database in memory, and its rows vanished on close), and
+/// `:memory:` always means memory. `./` in front makes either an ordinary relative path.
+fn as_plain_file_name(path: &Path) -> Cow<'_, Path> {
+    let name = path.as_os_str().as_encoded_bytes();
+    if name.starts_with(b"file:") || name == b":memory:" {
+        Cow::Owned(Path::new(".").join(path))
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
+/// An empty path would give SQLite's private temporary database, whose rows vanish on close.
+fn check_path(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::CannotOpen {
+            path: String::new(),
+            reason: "the path is empty".to_string(),
+        });
+    }
+    if path.is_dir() {
+        return Err(Error::CannotOpen {
+            path: path.display().to_string(),
+            reason: "it is a directory".to_string(),
+        });
+    }
+    Ok(())
+}
 
 /// Turns SQLite's "file is not a database" into our own, clearer error.
 pub fn explain_open_error(error: rusqlite::Error, path: &str) -> Error {

@@ -2,15 +2,19 @@
 //!
 //! The Python original kept the dimension and the array type only in memory, so a new process
 //! could not read its own file. Here every setting lives in the file, in a key-value table, and
-//! opening a file checks first that it is one of ours, of a schema version this build can read.
+//! opening a file checks first that it is one of ours, of a schema version this build reads.
+//!
+//! One setting is a counter, `generation`: every write transaction adds one to it. A handle
+//! remembers the generation its cached settings (dimension, centroids, codebooks) were read at;
+//! when the file says otherwise, another process has written, and the handle reads them again.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::distances::Metric;
 use crate::error::{Error, Result};
 
-/// The schema version this build writes and the newest it reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes, and the only one it reads.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// What every file of ours says under `format`.
 const FORMAT_NAME: &str = "simple_vector_db";
@@ -18,112 +22,170 @@ const FORMAT_NAME: &str = "simple_vector_db";
 const FORMAT: &str = "format";
 const VERSION: &str = "schema_version";
 const KIND: &str = "kind";
-pub(super) const DIMENSION: &str = "dimension";
-pub(super) const METRIC: &str = "metric";
+pub const DIMENSION: &str = "dimension";
+pub const METRIC: &str = "metric";
+const GENERATION: &str = "generation";
 
-/// Which database wrote a file: they share a schema but not the meaning of the `vector` column.
+// ANCHOR: store_kind
+/// What a collection keeps of each vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
-    /// Raw `f32` vectors ([`crate::vector_db_sqlite::VectorDbSqlite`]).
+    /// The raw `f32` vectors, so any index can be built on them
+    /// ([`crate::vector_db_sqlite::VectorDbSqlite`], `svdb load`).
     Vectors,
-    /// Product-quantized codes ([`crate::vector_db_sqlite_pq::VectorDbSqlitePq`]).
+    /// Only product-quantization codes, kept by the collection's one `pq` index: 4 × d bytes per
+    /// vector become m ([`crate::vector_db_sqlite_pq::VectorDbSqlitePq`]).
     ProductQuantized,
 }
+// ANCHOR_END: store_kind
 
 impl StoreKind {
-    fn as_str(self) -> &'static str {
+    /// The name stored under `kind`.
+    pub fn as_str(self) -> &'static str {
         match self {
             StoreKind::Vectors => "vectors",
             StoreKind::ProductQuantized => "product_quantized",
         }
     }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "vectors" => Some(StoreKind::Vectors),
+            "product_quantized" => Some(StoreKind::ProductQuantized),
+            _ => None,
+        }
+    }
 }
 
-/// The settings of an open database.
+/// The settings of an open collection, as of one generation of the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
     pub kind: StoreKind,
     /// `None` until the first vector is inserted.
     pub dimension: Option<usize>,
     pub metric: Metric,
+    /// How many write transactions the file has seen.
+    pub generation: i64,
 }
 
 // ANCHOR: schema
-const CREATE_META: &str = "
+const CREATE_SCHEMA: &str = "
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );
+    -- The collection: every vector under its id. SQLite stores a table's rows in the order of
+    -- its integer primary key; that key is not the user's id but `position`, the insertion order.
+    CREATE TABLE vectors (
+        position INTEGER PRIMARY KEY,     -- storage order: insertion order
+        id       INTEGER NOT NULL UNIQUE, -- the id every search returns, as given or from 0 up
+        vector   BLOB                     -- 4 bytes per f32, little-endian; NULL when only codes are kept
+    );
+    -- The indexes built on the collection. Each owns tables named after it ('<name>_...'),
+    -- and records the metric and the generation of the collection it is up to date with.
+    CREATE TABLE indexes (
+        name     TEXT PRIMARY KEY,
+        kind     TEXT NOT NULL,           -- 'ivf', 'pq', ...
+        metric   TEXT NOT NULL,           -- the metric its tables were built for
+        built_on INTEGER NOT NULL,        -- the collection generation it reflects
+        settings TEXT NOT NULL            -- 'key=value' pairs, space-separated
     );";
-
-/// The `vectors` table under `name` (the k-means index rebuilds it under another name first).
-///
-/// SQLite stores a table's rows in the order of its integer primary key. That key is not the
-/// user's `id` but `position`, which only says where a row sits: new rows go at the end, and
-/// building a k-means index rewrites the table with each cell's rows side by side (chapter 6).
-pub fn create_vectors_table(name: &str) -> String {
-    format!(
-        "CREATE TABLE {name} (
-            position INTEGER PRIMARY KEY,   -- storage order: insertion order, or cell by cell
-            id       INTEGER NOT NULL UNIQUE, -- the id every search returns, as given or from 0 up
-            vector   BLOB NOT NULL,         -- 4 bytes per f32, little-endian (or a PQ code)
-            cluster  INTEGER                -- the vector's k-means cell (chapter 6), NULL without index
-        );"
-    )
-}
 // ANCHOR_END: schema
 
 // ANCHOR: load_or_create
-/// Reads the settings of a database of ours, or creates the schema in an empty file.
-pub fn load_or_create(connection: &Connection, kind: StoreKind, path: &str) -> Result<Metadata> {
+/// Reads the settings of a database of ours, or creates the schema (as `create_as`) in an
+/// empty file. Runs under the write lock, so two processes creating one file do not race.
+///
+/// `also_create` runs in the same transaction when the schema is created (a codes-only
+/// collection creates its index there), so a crash cannot leave half a new file.
+pub fn load_or_create(
+    connection: &Connection,
+    create_as: Option<StoreKind>,
+    path: &str,
+    also_create: &dyn Fn(&Connection, &Metadata) -> Result<()>,
+) -> Result<Metadata> {
+    let transaction =
+        rusqlite::Transaction::new_unchecked(connection, rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| super::connection::explain_open_error(e, path))?;
+    let table_count: i64 = transaction
+        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+        .map_err(|e| super::connection::explain_open_error(e, path))?;
+    let metadata = match (table_count, create_as) {
+        (0, Some(kind)) => {
+            let metadata = create(&transaction, kind)?;
+            also_create(&transaction, &metadata)?;
+            metadata
+        }
+        (0, None) => {
+            return Err(Error::NotOurDatabase {
+                path: path.to_string(),
+                reason: "the file is empty: create a collection first (svdb load)".to_string(),
+            })
+        }
+        _ => load(&transaction, path)?,
+    };
+    transaction.commit()?;
+    Ok(metadata)
+}
+
+/// Reads and checks every setting of a file of ours.
+pub fn load(connection: &Connection, path: &str) -> Result<Metadata> {
     let not_ours = |reason: String| Error::NotOurDatabase {
         path: path.to_string(),
         reason,
     };
-    let table_count: i64 = connection
-        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
-        .map_err(|e| super::connection::explain_open_error(e, path))?;
-    if table_count == 0 {
-        return create(connection, kind);
-    }
     if read_value(connection, FORMAT).ok().flatten().as_deref() != Some(FORMAT_NAME) {
         return Err(not_ours("it has no simple_vector_db metadata".to_string()));
     }
-    check_version(read_value(connection, VERSION)?, &not_ours)?;
-    let stored_kind = read_value(connection, KIND)?.unwrap_or_default();
-    if stored_kind != kind.as_str() {
-        return Err(not_ours(format!(
-            "it holds a {stored_kind:?} database, not a {:?} one",
-            kind.as_str()
-        )));
-    }
+    check_version(read_value(connection, VERSION)?, path, &not_ours)?;
+    let kind_text = read_value(connection, KIND)?.unwrap_or_default();
+    let kind = StoreKind::parse(&kind_text)
+        .ok_or_else(|| not_ours(format!("meta.kind {kind_text:?} is not a collection kind")))?;
     let dimension = match read_value(connection, DIMENSION)? {
         None => None,
-        Some(text) => Some(
-            text.parse::<usize>()
-                .map_err(|_| not_ours(format!("its dimension {text:?} is not a number")))?,
-        ),
+        Some(text) => Some(parse_dimension(&text).map_err(not_ours)?),
     };
     let metric = read_value(connection, METRIC)?
         .unwrap_or_default()
         .parse::<Metric>()
-        .map_err(|e| not_ours(e.to_string()))?;
+        .map_err(|e| not_ours(format!("meta.metric: {e}")))?;
+    let generation = read_generation(connection, path)?;
     Ok(Metadata {
         kind,
         dimension,
         metric,
+        generation,
     })
 }
 // ANCHOR_END: load_or_create
 
+/// The largest dimension a file may claim: 2^20 floats (4 MiB) per vector.
+pub const MAX_DIMENSION: usize = 1 << 20;
+
+fn parse_dimension(text: &str) -> std::result::Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(d) if (1..=MAX_DIMENSION).contains(&d) => Ok(d),
+        Ok(d) => Err(format!(
+            "meta.dimension {d} is out of range (1 to {MAX_DIMENSION})"
+        )),
+        Err(_) => Err(format!("meta.dimension {text:?} is not a number")),
+    }
+}
+
 // ANCHOR: check_version
-/// Refuses files written by a newer schema than this build knows.
-fn check_version(stored: Option<String>, not_ours: &dyn Fn(String) -> Error) -> Result<()> {
+/// Refuses files of any schema version but this build's own.
+fn check_version(
+    stored: Option<String>,
+    path: &str,
+    not_ours: &dyn Fn(String) -> Error,
+) -> Result<()> {
     let text = stored.ok_or_else(|| not_ours("it has no schema version".to_string()))?;
     let found = text
         .parse::<i64>()
         .map_err(|_| not_ours(format!("its schema version {text:?} is not a number")))?;
-    if found > SCHEMA_VERSION {
+    if found != SCHEMA_VERSION {
         return Err(Error::UnsupportedSchemaVersion {
+            path: path.to_string(),
             found,
             supported: SCHEMA_VERSION,
         });
@@ -132,26 +194,45 @@ fn check_version(stored: Option<String>, not_ours: &dyn Fn(String) -> Error) -> 
 }
 // ANCHOR_END: check_version
 
-/// Creates the tables and the first settings, all or nothing.
+/// Creates the tables and the first settings, inside the caller's transaction.
 fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {
-    let transaction = connection.unchecked_transaction()?;
-    transaction.execute_batch(CREATE_META)?;
-    transaction.execute_batch(&create_vectors_table("vectors"))?;
-    let metric = Metric::default();
+    connection.execute_batch(CREATE_SCHEMA)?;
+    let metric = match kind {
+        StoreKind::Vectors => Metric::default(),
+        // Asymmetric distances estimate euclidean distances: that is the metric of codes.
+        StoreKind::ProductQuantized => Metric::Euclidean,
+    };
     for (key, value) in [
         (FORMAT, FORMAT_NAME.to_string()),
         (VERSION, SCHEMA_VERSION.to_string()),
         (KIND, kind.as_str().to_string()),
         (METRIC, metric.as_str().to_string()),
+        (GENERATION, "0".to_string()),
     ] {
-        write_value(&transaction, key, &value)?;
+        write_value(connection, key, &value)?;
     }
-    transaction.commit()?;
     Ok(Metadata {
         kind,
         dimension: None,
         metric,
+        generation: 0,
     })
+}
+
+/// The generation the file is at.
+pub fn read_generation(connection: &Connection, path: &str) -> Result<i64> {
+    let text = read_value(connection, GENERATION)?.unwrap_or_default();
+    text.parse::<i64>().map_err(|_| Error::NotOurDatabase {
+        path: path.to_string(),
+        reason: format!("meta.generation {text:?} is not a number"),
+    })
+}
+
+/// Adds one to the generation (inside a write transaction) and returns the new value.
+pub fn bump_generation(connection: &Connection, path: &str) -> Result<i64> {
+    let next = read_generation(connection, path)?.saturating_add(1);
+    write_value(connection, GENERATION, &next.to_string())?;
+    Ok(next)
 }
 
 /// The value stored under `key`, if any.

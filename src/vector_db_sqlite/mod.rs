@@ -6,27 +6,28 @@
 //! the rows through a bounded heap ([`search_without_index`](VectorDbSqlite::search_without_index)),
 //! or reads only a few k-means cells ([`search_in_kmeans_index`](VectorDbSqlite::search_in_kmeans_index),
 //! chapter 6).
+//!
+//! Under the original's names, this is a thin layer over the engine's
+//! [`Collection`]: the k-means index is the collection's inverted file named
+//! [`KMEANS_INDEX`], in tables of its own.
 
 mod kmeans_index;
 mod search;
 
-pub use kmeans_index::IndexedSearch;
+pub use kmeans_index::{IndexedSearch, KMEANS_INDEX};
 
 use std::path::Path;
 
 use crate::distances::Metric;
-use crate::error::Result;
-use crate::sqlite_store::{NewRow, SqliteStore, StoreKind};
-use crate::validation::check_batch;
-use crate::vector_blob::{blob_to_vector, vector_to_blob};
+use crate::engine::Collection;
+use crate::error::{Error, Result};
+use crate::sqlite_store::StoreKind;
 
 // ANCHOR: struct
 /// Vectors stored in an SQLite file (or in memory), searched by brute force or by k-means cells.
 #[derive(Debug)]
 pub struct VectorDbSqlite {
-    store: SqliteStore,
-    /// The k-means centroids, when an index exists (kept in memory: a few KiB, read every search).
-    centroids: Option<Vec<Vec<f32>>>,
+    collection: Collection,
 }
 // ANCHOR_END: struct
 
@@ -35,83 +36,112 @@ impl VectorDbSqlite {
     /// Opens the database file at `path`, creating it if it does not exist.
     ///
     /// Reopening restores the dimension, the metric, the ids and the k-means index.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be opened, is not ours, or has another schema version;
+    /// [`Error::NotOurDatabase`] for a PQ database, which keeps no raw vectors.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_store(SqliteStore::open(path.as_ref(), StoreKind::Vectors)?)
+        let collection = Collection::open(path)?;
+        // A collection opens whatever it keeps; this database needs the raw vectors, so a file
+        // of codes only is refused here, as `VectorDbSqlitePq::open` refuses one of raw vectors.
+        if collection.kind() != StoreKind::Vectors {
+            return Err(Error::NotOurDatabase {
+                path: collection.path().to_string(),
+                reason: "it is a PQ database: it keeps codes, not raw vectors".to_string(),
+            });
+        }
+        Ok(VectorDbSqlite { collection })
     }
 
     /// A new database in memory, gone when dropped.
+    ///
+    /// # Errors
+    ///
+    /// An SQLite error if memory cannot be had.
     pub fn open_in_memory() -> Result<Self> {
-        Self::from_store(SqliteStore::open_in_memory(StoreKind::Vectors)?)
+        Ok(VectorDbSqlite {
+            collection: Collection::open_in_memory()?,
+        })
     }
     // ANCHOR_END: open
-
-    fn from_store(store: SqliteStore) -> Result<Self> {
-        let mut db = VectorDbSqlite {
-            store,
-            centroids: None,
-        };
-        db.centroids = db.load_centroids()?;
-        Ok(db)
-    }
 
     // ANCHOR: insert
     /// Stores `vectors` in one transaction and returns their ids.
     ///
     /// With `ids`, each vector is stored under the given id; without, ids continue from the
     /// largest one stored (from 0 in a new database). Every vector is checked first (dimension,
-    /// NaN, infinity); a bad vector or a duplicate id stores nothing at all.
+    /// NaN, infinity, a norm too large to square in `f32`); a bad vector or a duplicate id stores nothing at all. With a k-means
+    /// index, each new vector joins its cell in the same transaction.
+    ///
+    /// # Errors
+    ///
+    /// A bad vector, a duplicate id, or ids that do not match the vectors: nothing is stored.
     pub fn insert<V: AsRef<[f32]>>(
         &mut self,
         vectors: &[V],
         ids: Option<&[i64]>,
     ) -> Result<Vec<i64>> {
-        let Some(dimension) = check_batch(vectors, self.store.dimension())? else {
-            return Ok(Vec::new()); // an empty first batch: nothing to store, no dimension yet
-        };
-        // With an index, a new vector joins its cell now, so indexed searches find it (the
-        // original left vectors inserted after the build out of every indexed search).
-        let cells: Vec<Option<i64>> = vectors.iter().map(|v| self.cell_of(v.as_ref())).collect();
-        let rows = vectors.iter().zip(cells).map(|(vector, cluster)| NewRow {
-            vector: vector_to_blob(vector.as_ref()),
-            cluster,
-        });
-        self.store.insert_rows(dimension, ids, rows)
+        self.collection.insert(vectors, ids)
     }
     // ANCHOR_END: insert
 
     // ANCHOR: search_with_id
     /// The vector stored under `id`, bit for bit, or `None` when there is no such id.
+    ///
+    /// # Errors
+    ///
+    /// A corrupt row.
     pub fn search_with_id(&self, id: i64) -> Result<Option<Vec<f32>>> {
-        let (Some(blob), Some(dimension)) = (self.store.read_row(id)?, self.store.dimension())
-        else {
-            return Ok(None);
-        };
-        Ok(Some(blob_to_vector(&blob, dimension)?))
+        self.collection.get(id)
     }
     // ANCHOR_END: search_with_id
 
-    /// Chooses how searches rank vectors; the choice is saved in the file.
+    /// Chooses how searches rank vectors; the choice is saved in the file, and a k-means index
+    /// re-files its vectors for the new metric in the same transaction.
+    ///
+    /// # Errors
+    ///
+    /// A storage error: then nothing changed.
     pub fn set_metric(&mut self, metric: Metric) -> Result<()> {
-        self.store.set_metric(metric)
+        self.collection.set_metric(metric)
     }
 
     /// The metric searches rank by.
     pub fn metric(&self) -> Metric {
-        self.store.metric()
+        self.collection.metric()
     }
 
     /// The dimension fixed by the first insert, if any.
     pub fn dimension(&self) -> Option<usize> {
-        self.store.dimension()
+        self.collection.dimension()
     }
 
     /// How many vectors are stored.
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
     pub fn len(&self) -> Result<usize> {
-        self.store.len()
+        self.collection.len()
     }
 
     /// `true` when no vector is stored.
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
     pub fn is_empty(&self) -> Result<bool> {
-        self.store.is_empty()
+        self.collection.is_empty()
+    }
+
+    /// The engine's collection underneath.
+    pub fn collection(&self) -> &Collection {
+        &self.collection
+    }
+
+    /// The engine's collection underneath, to build other indexes or search with every knob.
+    pub fn collection_mut(&mut self) -> &mut Collection {
+        &mut self.collection
     }
 }

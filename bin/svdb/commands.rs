@@ -1,0 +1,576 @@
+//! The subcommands of `svdb`: each checks everything in `prepare`, then works in `run`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use simple_vector_db::datasets::npy;
+use simple_vector_db::engine::check::{check_file, Problem};
+use simple_vector_db::engine::neighbour::ids_of;
+use simple_vector_db::engine::{
+    Collection, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
+};
+use simple_vector_db::evaluation::cli::parse_positive;
+use simple_vector_db::sqlite_store::StoreKind;
+use simple_vector_db::utils::timing::measure;
+use simple_vector_db::validation::check_batch;
+use simple_vector_db::{Error, Metric, Result};
+
+use crate::eval::{EvalArgs, PreparedEval};
+use simple_vector_db::utils::output::print_json;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stores the vectors of a .npy file in a collection (created if the file does not exist).
+    Load(LoadArgs),
+    /// Builds (or rebuilds) an index on the collection.
+    Index(IndexArgs),
+    /// Lists the indexes of a collection.
+    Indexes(DbArgs),
+    /// Searches the collection for the nearest neighbours of each query of a .npy file.
+    Search(SearchArgs),
+    /// Measures an index on a data set: recall@k, speed, build time, size.
+    Eval(EvalArgs),
+    /// Shows what a collection holds: dimension, metric, count, indexes, file size.
+    Info(DbArgs),
+    /// Checks a file: SQLite's integrity check, then every table against the others. Exits with
+    /// 1 when a problem is found.
+    Check(DbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The collection's SQLite file (created if missing).
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The vectors: a 2-D float32 or float64 .npy file, one vector per row.
+    #[arg(long, value_name = "X.npy")]
+    vectors: PathBuf,
+    /// Their ids: a 1-D int64 .npy file, one per row. Without it, row i gets id i, counting on
+    /// from the largest id already stored.
+    #[arg(long, value_name = "IDS.npy")]
+    ids: Option<PathBuf>,
+    /// How searches rank (stored in the file; indexes follow a change or refuse it).
+    #[arg(long)]
+    metric: Option<Metric>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The name of the index (default: its kind, `ivf` or `pq`).
+    #[arg(long)]
+    name: Option<String>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    kind: IndexKindArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexKindArgs {
+    /// An inverted file: k-means cells.
+    Ivf {
+        /// How many cells.
+        #[arg(long, value_parser = parse_positive)]
+        nlist: usize,
+        /// Seed of k-means.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Product quantization: m bytes per vector.
+    Pq {
+        /// Sub-vectors per vector (bytes per code); must divide the dimension.
+        #[arg(long, value_parser = parse_positive)]
+        m: usize,
+        /// Bits per sub-vector code, 1 to 8 (2^nbits centroids per sub-space).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+        nbits: u32,
+        /// Seed of k-means.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The queries: a 2-D float32 or float64 .npy file of the collection's dimension.
+    #[arg(long, value_name = "Q.npy")]
+    queries: PathBuf,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 10, value_parser = parse_positive)]
+    k: usize,
+    /// The index to search through (`flat`: brute force). Without it: the collection's only
+    /// index, brute force when it has none.
+    #[arg(long)]
+    index: Option<String>,
+    /// Inverted file: how many cells to read (default 1).
+    #[arg(long, value_parser = parse_positive)]
+    nprobe: Option<usize>,
+    /// Product quantization: re-score this many best candidates with the exact vectors.
+    #[arg(long, value_parser = parse_positive)]
+    rerank: Option<usize>,
+    /// Also write the ids as an int64 .npy of shape (queries, k), -1 where fewer than k were found.
+    #[arg(long, value_name = "IDS.npy")]
+    output: Option<PathBuf>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A command whose arguments and inputs have all been checked.
+pub enum Prepared {
+    Load(LoadArgs, Collection, Vec<Vec<f32>>, Option<Vec<i64>>),
+    Index(IndexArgs, Collection),
+    Indexes(DbArgs, Collection),
+    Search(SearchArgs, Collection, Vec<Vec<f32>>, Option<String>),
+    Eval(Box<PreparedEval>),
+    Info(DbArgs, Collection),
+    Check(DbArgs),
+}
+
+impl Command {
+    /// Checks every argument and reads every input, before any work.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, naming the file or the argument.
+    pub fn prepare(self) -> Result<Prepared> {
+        match self {
+            Command::Load(args) => prepare_load(args),
+            Command::Index(args) => prepare_index(args),
+            Command::Indexes(args) => {
+                let collection = Collection::open_existing(&args.db)?;
+                Ok(Prepared::Indexes(args, collection))
+            }
+            Command::Search(args) => prepare_search(args),
+            Command::Eval(args) => Ok(Prepared::Eval(Box::new(args.prepare()?))),
+            Command::Info(args) => {
+                let collection = Collection::open_existing(&args.db)?;
+                Ok(Prepared::Info(args, collection))
+            }
+            Command::Check(args) => {
+                if !args.db.is_file() {
+                    return Err(Error::NoSuchDatabase {
+                        path: args.db.display().to_string(),
+                    });
+                }
+                Ok(Prepared::Check(args))
+            }
+        }
+    }
+}
+
+impl Prepared {
+    /// Does the work.
+    ///
+    /// # Errors
+    ///
+    /// A storage, training or search error.
+    pub fn run(self) -> Result<()> {
+        match self {
+            Prepared::Load(args, collection, vectors, ids) => {
+                run_load(&args, collection, &vectors, ids)
+            }
+            Prepared::Index(args, collection) => run_index(&args, collection),
+            Prepared::Indexes(args, collection) => run_indexes(&args, &collection),
+            Prepared::Search(args, collection, queries, index) => {
+                run_search(&args, &collection, &queries, index.as_deref())
+            }
+            Prepared::Eval(prepared) => prepared.run(),
+            Prepared::Info(args, collection) => run_info(&args, &collection),
+            Prepared::Check(args) => run_check(&args),
+        }
+    }
+}
+
+fn prepare_load(args: LoadArgs) -> Result<Prepared> {
+    let vectors = npy::load_vectors(&args.vectors)?;
+    let ids = args.ids.as_deref().map(npy::load_ids).transpose()?;
+    if let Some(ids) = &ids {
+        if ids.len() != vectors.len() {
+            return Err(Error::IdCountMismatch {
+                ids: ids.len(),
+                vectors: vectors.len(),
+            });
+        }
+    }
+    let collection = Collection::open(&args.db)?;
+    if collection.kind() != StoreKind::Vectors {
+        return Err(Error::NoRawVectors {
+            path: args.db.display().to_string(),
+        });
+    }
+    check_batch(&vectors, collection.dimension())?;
+    Ok(Prepared::Load(args, collection, vectors, ids))
+}
+
+#[derive(Serialize)]
+struct Loaded {
+    db: String,
+    loaded: usize,
+    first_id: Option<i64>,
+    last_id: Option<i64>,
+    count: usize,
+    metric: String,
+}
+
+fn run_load(
+    args: &LoadArgs,
+    mut collection: Collection,
+    vectors: &[Vec<f32>],
+    ids: Option<Vec<i64>>,
+) -> Result<()> {
+    if let Some(metric) = args.metric {
+        collection.set_metric(metric)?;
+    }
+    let (stored, took) = measure(|| collection.insert(vectors, ids.as_deref()));
+    let stored = stored?;
+    log::info!(
+        "stored {} vectors in {:.2} s",
+        stored.len(),
+        took.as_secs_f64()
+    );
+    let loaded = Loaded {
+        db: args.db.display().to_string(),
+        loaded: stored.len(),
+        first_id: stored.first().copied(),
+        last_id: stored.last().copied(),
+        count: collection.len()?,
+        metric: collection.metric().to_string(),
+    };
+    if args.json {
+        return print_json(&loaded);
+    }
+    match (loaded.first_id, loaded.last_id) {
+        (Some(first), Some(last)) => say!(
+            "loaded {} vectors into {} (ids {first} to {last}); it holds {} ({} metric)",
+            loaded.loaded,
+            loaded.db,
+            loaded.count,
+            loaded.metric
+        ),
+        _ => say!(
+            "loaded nothing into {}; it holds {}",
+            loaded.db,
+            loaded.count
+        ),
+    }
+    Ok(())
+}
+
+fn prepare_index(args: IndexArgs) -> Result<Prepared> {
+    let collection = Collection::open_existing(&args.db)?;
+    let n_vectors = collection.len()?;
+    match args.kind {
+        IndexKindArgs::Ivf { nlist, .. } if nlist > n_vectors => {
+            return Err(Error::InvalidClusterCount {
+                n_clusters: nlist,
+                n_vectors,
+            })
+        }
+        IndexKindArgs::Pq { m, nbits, .. } => {
+            let dimension = collection.dimension().unwrap_or(0);
+            if dimension % m != 0 {
+                return Err(Error::ChunksDoNotDivide {
+                    dimension,
+                    m_chunks: m,
+                });
+            }
+            if collection.metric() != Metric::Euclidean {
+                return Err(Error::MetricNotSupported {
+                    index: args.name.clone().unwrap_or_else(|| "pq".to_string()),
+                    metric: collection.metric(),
+                });
+            }
+            let needed = 1usize << nbits;
+            if n_vectors < needed {
+                return Err(Error::TooFewTrainingVectors {
+                    found: n_vectors,
+                    needed,
+                });
+            }
+        }
+        IndexKindArgs::Ivf { .. } => {}
+    }
+    if let Some(name) = &args.name {
+        simple_vector_db::engine::catalog::check_index_name(name)?;
+    }
+    Ok(Prepared::Index(args, collection))
+}
+
+#[derive(Serialize)]
+struct Built {
+    name: String,
+    label: String,
+    build_s: f64,
+}
+
+fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
+    let (default_name, spec) = match args.kind {
+        IndexKindArgs::Ivf { nlist, seed } => {
+            let settings = IvfSettings::new(nlist);
+            let settings = seed.map_or(settings, |seed| settings.with_seed(seed));
+            ("ivf", IndexSpec::Ivf(settings))
+        }
+        IndexKindArgs::Pq { m, nbits, seed } => {
+            let mut settings = PqSettings::from_bits(m, nbits)?;
+            if let Some(seed) = seed {
+                settings.kmeans = Some(simple_vector_db::kmeans::KMeansConfig {
+                    seed,
+                    ..simple_vector_db::kmeans::KMeansConfig::new(settings.nb_subspace_centroids)
+                });
+            }
+            ("pq", IndexSpec::Pq(settings))
+        }
+    };
+    let name = args.name.as_deref().unwrap_or(default_name);
+    let (built, took) = measure(|| collection.create_index(name, &spec));
+    built?;
+    let label = collection
+        .indexes()?
+        .into_iter()
+        .find(|i| i.name == name)
+        .map_or_else(|| name.to_string(), |i| i.label);
+    let built = Built {
+        name: name.to_string(),
+        label,
+        build_s: took.as_secs_f64(),
+    };
+    if args.json {
+        return print_json(&built);
+    }
+    say!(
+        "built index {}: {} in {:.2} s",
+        built.name,
+        built.label,
+        built.build_s
+    );
+    Ok(())
+}
+
+fn run_indexes(args: &DbArgs, collection: &Collection) -> Result<()> {
+    let indexes = collection.indexes()?;
+    if args.json {
+        return print_json(&indexes);
+    }
+    say!("name\tkind\tlabel\tmetric\tbytes_per_vector\tup_to_date\tsettings");
+    for index in indexes {
+        say!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            index.name,
+            index.kind,
+            index.label,
+            index.metric,
+            index.bytes_per_vector,
+            index.up_to_date,
+            index.settings
+        );
+    }
+    Ok(())
+}
+
+fn prepare_search(args: SearchArgs) -> Result<Prepared> {
+    let collection = Collection::open_existing(&args.db)?;
+    let queries = npy::load_vectors(&args.queries)?;
+    let dimension = collection
+        .dimension()
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "db",
+            reason: format!("{} holds no vector yet", args.db.display()),
+        })?;
+    check_batch(&queries, Some(dimension)).map_err(|e| Error::BadData {
+        path: args.queries.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let index = match args.index.as_deref() {
+        Some("flat") => None,
+        Some(name) => {
+            if !collection.has_index(name)? {
+                return Err(Error::NoSuchIndex {
+                    name: name.to_string(),
+                    available: collection.indexes()?.into_iter().map(|i| i.name).collect(),
+                });
+            }
+            Some(name.to_string())
+        }
+        None => collection.default_index()?,
+    };
+    if let Some(nprobe) = args.nprobe {
+        let cells = index
+            .as_deref()
+            .map(|name| collection.centroids(name))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "nprobe",
+                reason: format!(
+                    "it applies to an inverted file, and the search uses {}",
+                    index.as_deref().unwrap_or("brute force")
+                ),
+            })?
+            .len();
+        if nprobe > cells {
+            return Err(Error::InvalidProbeCount {
+                n_probes: nprobe,
+                n_clusters: cells,
+            });
+        }
+    }
+    Ok(Prepared::Search(args, collection, queries, index))
+}
+
+fn run_search(
+    args: &SearchArgs,
+    collection: &Collection,
+    queries: &[Vec<f32>],
+    index: Option<&str>,
+) -> Result<()> {
+    let params = SearchParams {
+        k: args.k,
+        n_probes: args.nprobe,
+        rerank: args.rerank,
+        ..SearchParams::default()
+    };
+    let found = queries
+        .iter()
+        .map(|query| collection.search(index, query, &params))
+        .collect::<Result<Vec<Vec<Neighbour>>>>()?;
+    log::info!(
+        "{} queries answered through {}",
+        queries.len(),
+        index.unwrap_or("brute force")
+    );
+    if let Some(path) = &args.output {
+        let ids: Vec<Vec<i64>> = found.iter().map(|n| ids_of(n)).collect();
+        npy::write_ids(path, &ids, args.k)?;
+    }
+    if args.json {
+        return print_json(&found);
+    }
+    say!("query\trank\tid\tscore");
+    for (query, neighbours) in found.iter().enumerate() {
+        for (rank, n) in neighbours.iter().enumerate() {
+            say!("{query}\t{rank}\t{}\t{}", n.id, n.score);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Info {
+    db: String,
+    kind: &'static str,
+    dimension: Option<usize>,
+    metric: String,
+    count: usize,
+    generation: i64,
+    file_bytes: u64,
+    indexes: Vec<simple_vector_db::engine::IndexInfo>,
+}
+
+fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
+    // The write-ahead log holds commits not yet copied into the file: count it too.
+    let file_bytes = [
+        args.db.clone(),
+        PathBuf::from(format!("{}-wal", args.db.display())),
+    ]
+    .iter()
+    .filter_map(|p| std::fs::metadata(p).ok())
+    .map(|m| m.len())
+    .sum();
+    let info = Info {
+        db: args.db.display().to_string(),
+        kind: collection.kind().as_str(),
+        dimension: collection.dimension(),
+        metric: collection.metric().to_string(),
+        count: collection.len()?,
+        generation: collection.generation()?,
+        file_bytes,
+        indexes: collection.indexes()?,
+    };
+    if args.json {
+        return print_json(&info);
+    }
+    say!("db: {}", info.db);
+    say!("kind: {}", info.kind);
+    say!(
+        "dimension: {}",
+        info.dimension
+            .map_or_else(|| "none yet".to_string(), |d| d.to_string())
+    );
+    say!("metric: {}", info.metric);
+    say!("count: {}", info.count);
+    say!("generation: {}", info.generation);
+    say!("file_bytes: {}", info.file_bytes);
+    if info.indexes.is_empty() {
+        say!("indexes: none");
+    }
+    for index in &info.indexes {
+        say!(
+            "index: {} {} ({} metric, {} bytes per vector{})",
+            index.name,
+            index.label,
+            index.metric,
+            index.bytes_per_vector,
+            if index.up_to_date {
+                ""
+            } else {
+                ", STALE: rebuild it"
+            }
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Checked {
+    db: String,
+    ok: bool,
+    problems: Vec<Problem>,
+}
+
+fn run_check(args: &DbArgs) -> Result<()> {
+    let problems = check_file(&args.db)?;
+    let checked = Checked {
+        db: args.db.display().to_string(),
+        ok: problems.is_empty(),
+        problems,
+    };
+    if args.json {
+        print_json(&checked)?;
+    } else if checked.ok {
+        say!("{}: ok", checked.db);
+    } else {
+        for problem in &checked.problems {
+            say!("problem: {problem}");
+        }
+    }
+    if checked.ok {
+        Ok(())
+    } else {
+        Err(Error::CheckFailed {
+            path: checked.db,
+            problems: checked.problems.len(),
+        })
+    }
+}

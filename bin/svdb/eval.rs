@@ -1,0 +1,107 @@
+//! `svdb eval`: measure one index on a data set and write `DIR/results.csv`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use simple_vector_db::engine::IndexKind;
+use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
+use simple_vector_db::evaluation::index_sweep::{run_index_sweep, IndexSweep};
+use simple_vector_db::evaluation::progress::sweep_progress;
+use simple_vector_db::evaluation::results_csv::write_csv;
+use simple_vector_db::evaluation::table::render_table;
+use simple_vector_db::Result;
+
+use simple_vector_db::utils::output::print_json;
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The index to measure: flat (brute force), ivf or pq.
+    #[arg(long)]
+    index: IndexKind,
+    /// Inverted file: how many cells.
+    #[arg(long, value_parser = parse_positive)]
+    nlist: Option<usize>,
+    /// Inverted file: the probe counts to measure, comma-separated (default 1).
+    #[arg(long, value_delimiter = ',', value_parser = parse_positive)]
+    nprobe: Vec<usize>,
+    /// Product quantization: sub-vectors (bytes) per vector.
+    #[arg(long, value_parser = parse_positive)]
+    m: Option<usize>,
+    /// Product quantization: bits per sub-vector code, 1 to 8.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+    nbits: Option<u32>,
+    /// Product quantization: the re-ranking depths to measure, comma-separated (0: none).
+    #[arg(long, value_delimiter = ',')]
+    rerank: Vec<usize>,
+    /// Seed of the index's k-means.
+    #[arg(long)]
+    kmeans_seed: Option<u64>,
+    /// Print the rows as a JSON array on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// An evaluation whose arguments and data have been checked.
+pub struct PreparedEval {
+    data: DataArgs,
+    vectors: LoadedVectors,
+    sweep: IndexSweep,
+    json: bool,
+}
+
+impl EvalArgs {
+    /// Loads the vectors and checks every setting against them.
+    ///
+    /// # Errors
+    ///
+    /// A bad file or a setting the index cannot take.
+    pub fn prepare(self) -> Result<PreparedEval> {
+        let sweep = IndexSweep {
+            kind: self.index,
+            nlist: self.nlist,
+            n_probes: self.nprobe,
+            m: self.m,
+            nbits: self.nbits,
+            rerank: self.rerank,
+            seed: self.kmeans_seed,
+        };
+        let vectors = self.data.load()?;
+        sweep.check(vectors.base.len(), vectors.dimension())?;
+        Ok(PreparedEval {
+            data: self.data,
+            vectors,
+            sweep,
+            json: self.json,
+        })
+    }
+}
+
+impl PreparedEval {
+    /// Computes the ground truth, builds the index, measures it, writes `results.csv`.
+    ///
+    /// # Errors
+    ///
+    /// A build, search or write error.
+    pub fn run(self) -> Result<()> {
+        let n_queries = self.vectors.queries.len() as u64;
+        let dataset = self.data.dataset(self.vectors)?;
+        let runs = match self.sweep.kind {
+            IndexKind::Flat => 1,
+            IndexKind::Ivf => self.sweep.n_probes.len().max(1),
+            IndexKind::Pq => self.sweep.rerank.len().max(1),
+        } as u64;
+        let bar = sweep_progress(n_queries * runs);
+        let rows = run_index_sweep(&dataset, &self.sweep, &mut || bar.inc(1))?;
+        bar.finish_and_clear();
+        let csv: PathBuf = self.data.out.join("results.csv");
+        write_csv(&csv, &rows)?;
+        if self.json {
+            return print_json(&rows);
+        }
+        say!("{}", render_table(&rows));
+        say!("\nwrote {}", csv.display());
+        Ok(())
+    }
+}

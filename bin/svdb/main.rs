@@ -1,0 +1,57 @@
+//! `svdb`: the engine from the command line, for vectors you bring yourself.
+//!
+//! ```text
+//! svdb load    --db F.db --vectors X.npy [--ids IDS.npy] [--metric euclidean|cosine]
+//! svdb index   --db F.db ivf --nlist N [--seed S]      | pq --m M --nbits B
+//! svdb indexes --db F.db
+//! svdb search  --db F.db --queries Q.npy --k 10 [--index NAME] [--nprobe P] [--output IDS.npy]
+//! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq ... --out DIR
+//! svdb info    --db F.db
+//! ```
+//!
+//! Results go to stdout (`--json` for a JSON document instead of text), logs to stderr. Every
+//! argument and input file is checked before any work: a mistake prints `error: …` and exits
+//! with 2; a failure during the work exits with 1.
+
+/// Prints a line of results on stdout, returning the error of a failed write (`?` inside).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        simple_vector_db::utils::output::print_line(format_args!($($arg)*))?
+    };
+}
+
+mod commands;
+mod eval;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use simple_vector_db::utils::flex_logging;
+
+use commands::Command;
+
+/// A vector database in one SQLite file: load .npy vectors, build indexes, search, measure.
+#[derive(Debug, Parser)]
+#[command(name = "svdb", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    flex_logging::init();
+    let cli = Cli::parse();
+    match cli.command.prepare() {
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Ok(prepared) => match prepared.run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,16 @@
+//! The indexes a collection can keep in its file, one file each.
+//!
+//! - [`ivf`]: an inverted file, k-means cells (chapter 6);
+//! - [`pq`]: product-quantization codes (chapters 7–8);
+//! - [`broken`]: what stands in for an index whose tables could not be read.
+//!
+//! Each owns tables named after it, records what it was built for in the `indexes` table, and
+//! implements [`StoredIndex`](crate::engine::stored_index::StoredIndex).
+
+pub mod broken;
+pub mod ivf;
+pub mod pq;
+
+pub use broken::BrokenIndex;
+pub use ivf::{IvfIndex, IvfSettings};
+pub use pq::{PqIndex, PqSettings};

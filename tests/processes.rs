@@ -1,0 +1,276 @@
+//! Several processes on one file, and processes killed half-way: nothing lost, nothing torn.
+//!
+//! These tests run the real `svdb` and `main_sqlite_pq` binaries as child processes. Writers
+//! take SQLite's write lock before they read what a write depends on (the largest id, the
+//! schema, the codebook, the centroids), and every handle notices another's commits through the
+//! file's generation counter. A process killed with SIGKILL at any moment leaves the file as it
+//! was before its last transaction or after it, never between. Each test is bounded in time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+use ndarray_npy::WriteNpyExt;
+use simple_vector_db::engine::check::check_file;
+use simple_vector_db::engine::{Collection, SearchParams};
+
+fn svdb() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_svdb"));
+    command
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn run(mut command: Command) -> Output {
+    command.output().expect("the binary runs")
+}
+
+fn write_vectors(path: &Path, n: usize, d: usize, offset: usize) {
+    let flat: Vec<f32> = (0..n * d)
+        .map(|i| (((i + offset * d) * 7919) % 10_007) as f32 / 10_007.0)
+        .collect();
+    let array = Array2::from_shape_vec((n, d), flat).expect("rectangular");
+    array
+        .write_npy(std::fs::File::create(path).expect("creates"))
+        .expect("writes");
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+fn assert_healthy(db: &Path) {
+    let problems = check_file(db).expect("the file opens");
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn concurrent_loads_without_ids_never_collide() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("f.db");
+    let x = dir.path().join("x.npy");
+    write_vectors(&x, 500, 8, 0);
+    let children: Vec<Child> = (0..4)
+        .map(|_| {
+            let mut command = svdb();
+            command.args(["load", "--db", s(&db), "--vectors", s(&x)]);
+            command.spawn().expect("spawns")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("waits");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let collection = Collection::open_existing(&db).expect("opens");
+    assert_eq!(
+        collection.len().expect("counts"),
+        2_000,
+        "no batch lost, none refused"
+    );
+    for id in [0, 499, 500, 1_999] {
+        assert!(collection.get(id).expect("reads").is_some(), "id {id}");
+    }
+    assert_healthy(&db);
+}
+
+#[test]
+fn a_reader_sees_what_another_process_writes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("f.db");
+    let x = dir.path().join("x.npy");
+    write_vectors(&x, 300, 4, 0);
+    // The reader opens the file while it is still empty, before any dimension is known.
+    assert!(run({
+        let mut c = svdb();
+        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
+        c
+    })
+    .status
+    .success());
+    let reader = Collection::open_existing(&db).expect("opens");
+    let query = reader.get(7).expect("reads").expect("stored");
+    let mut seen = vec![reader.len().expect("counts")];
+    for round in 0..5 {
+        let mut c = svdb();
+        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
+        assert!(run(c).status.success());
+        seen.push(reader.len().expect("counts"));
+        if round == 2 {
+            let mut c = svdb();
+            c.args(["index", "--db", s(&db), "ivf", "--nlist", "8"]);
+            assert!(run(c).status.success());
+        }
+    }
+    assert_eq!(seen, [300, 600, 900, 1_200, 1_500, 1_800]);
+    // The index was built by another process after the reader opened; rows loaded after it were
+    // filed into it by yet another; the reader finds them all through it.
+    let exact = reader
+        .search(None, &query, &SearchParams::k(6))
+        .expect("brute force");
+    let indexed = reader
+        .search(Some("ivf"), &query, &SearchParams::k(6).with_n_probes(8))
+        .expect("through the index");
+    assert_eq!(exact, indexed);
+    assert_eq!(exact.len(), 6, "the six copies of vector 7");
+    assert!(exact.iter().all(|n| n.score == exact[0].score));
+    assert_healthy(&db);
+}
+
+/// Runs `command` once to time it, then `trials` times killed at spread-out moments, calling
+/// `verify` after each kill. Returns how many runs were killed before they finished.
+fn kill_at_spread_moments(
+    make: &dyn Fn() -> Command,
+    reset: &dyn Fn(),
+    verify: &dyn Fn(usize),
+    trials: usize,
+) -> usize {
+    reset();
+    let start = Instant::now();
+    let output = run(make());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let full = start.elapsed();
+    verify(usize::MAX);
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for trial in 0..trials {
+        if Instant::now() > deadline {
+            break;
+        }
+        reset();
+        let mut child = make().spawn().expect("spawns");
+        let delay = full.mul_f64((trial as f64 + 0.5) / trials as f64);
+        std::thread::sleep(delay);
+        if child.try_wait().expect("polls").is_none() {
+            killed += 1;
+        }
+        let _ = child.kill(); // SIGKILL: no destructor, no rollback code runs
+        let _ = child.wait();
+        verify(trial);
+    }
+    killed
+}
+
+#[test]
+fn a_load_killed_at_any_moment_stores_all_or_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db: PathBuf = dir.path().join("f.db");
+    let x = dir.path().join("x.npy");
+    let small = dir.path().join("small.npy");
+    write_vectors(&x, 60_000, 32, 0);
+    write_vectors(&small, 10, 32, 1);
+    let reset = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let mut c = svdb();
+        c.args(["load", "--db", s(&db), "--vectors", s(&small)]);
+        assert!(run(c).status.success());
+    };
+    let make = || {
+        let mut c = svdb();
+        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
+        c
+    };
+    let verify = |trial: usize| {
+        let count = Collection::open_existing(&db)
+            .expect("reopens")
+            .len()
+            .expect("counts");
+        assert!(
+            count == 10 || count == 60_010,
+            "trial {trial}: {count} rows"
+        );
+        assert_healthy(&db);
+    };
+    let killed = kill_at_spread_moments(&make, &reset, &verify, 8);
+    assert!(killed > 0, "no run was killed before it finished");
+}
+
+#[test]
+fn an_index_build_killed_at_any_moment_leaves_no_half_index() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db: PathBuf = dir.path().join("f.db");
+    let x = dir.path().join("x.npy");
+    write_vectors(&x, 20_000, 16, 0);
+    let mut c = svdb();
+    c.args([
+        "load",
+        "--db",
+        s(&db),
+        "--vectors",
+        s(&x),
+        "--metric",
+        "euclidean",
+    ]);
+    assert!(run(c).status.success());
+    let reset = || {
+        let mut collection = Collection::open_existing(&db).expect("opens");
+        if collection.has_index("ivf").expect("reads") {
+            collection.drop_index("ivf").expect("drops");
+        }
+    };
+    let make = || {
+        let mut c = svdb();
+        c.args(["index", "--db", s(&db), "ivf", "--nlist", "64"]);
+        c
+    };
+    let verify = |trial: usize| {
+        let collection = Collection::open_existing(&db).expect("reopens");
+        if collection.has_index("ivf").expect("reads") {
+            let query = collection.get(5).expect("reads").expect("stored");
+            let found = collection
+                .search(Some("ivf"), &query, &SearchParams::k(1).with_n_probes(64))
+                .expect("a whole index answers");
+            assert_eq!(found[0].id, 5, "trial {trial}");
+        }
+        assert_healthy(&db);
+    };
+    let killed = kill_at_spread_moments(&make, &reset, &verify, 8);
+    assert!(killed > 0, "no build was killed before it finished");
+}
+
+#[test]
+fn a_first_pq_insert_killed_at_any_moment_keeps_codebook_and_codes_together() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db: PathBuf = dir.path().join("pq.db");
+    let reset = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    let make = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_main_sqlite_pq"));
+        c.args(["--db", s(&db)])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let verify = |trial: usize| {
+        if !db.exists() {
+            return; // killed before the file was created
+        }
+        let Ok(pq) = simple_vector_db::VectorDbSqlitePq::open(&db) else {
+            return; // killed before the schema committed: the file is empty, not ours yet
+        };
+        let count = pq.len().expect("counts");
+        let trained = pq.quantizer().expect("reads").is_trained();
+        assert!(
+            (count == 0 && !trained) || (count == 1_797 && trained),
+            "trial {trial}: {count} codes, trained: {trained}"
+        );
+        assert_healthy(&db);
+    };
+    kill_at_spread_moments(&make, &reset, &verify, 8);
+}
