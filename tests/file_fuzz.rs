@@ -136,6 +136,7 @@ fn fuzz(seed: &[u8], query: &[f32], label: &str, rng_seed: u64) {
         // A fresh name each time: no WAL or shared-memory file of a previous mutant applies.
         let path = dir.path().join(format!("mutant-{i}.db"));
         std::fs::write(&path, mutate(seed, &mut rng)).expect("writes");
+        // ANCHOR: verdict
         match catch_unwind(AssertUnwindSafe(|| exercise(&path, query))) {
             Ok(Ok(answers)) if answers == original => {}
             Ok(Ok((_, _, false))) => flagged += 1,
@@ -145,6 +146,7 @@ fn fuzz(seed: &[u8], query: &[f32], label: &str, rng_seed: u64) {
             Ok(Err(_)) => refused += 1,
             Err(_) => panics += 1,
         }
+        // ANCHOR_END: verdict
         ran += 1;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

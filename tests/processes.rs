@@ -123,6 +123,7 @@ fn a_reader_sees_what_another_process_writes() {
     assert_healthy(&db);
 }
 
+// ANCHOR: kill_at_spread_moments
 /// Runs `command` once to time it, then `trials` times killed at spread-out moments, calling
 /// `verify` after each kill. Returns how many runs were killed before they finished.
 fn kill_at_spread_moments(
@@ -160,6 +161,7 @@ fn kill_at_spread_moments(
     }
     killed
 }
+// ANCHOR_END: kill_at_spread_moments
 
 #[test]
 fn a_load_killed_at_any_moment_stores_all_or_nothing() {
@@ -182,6 +184,7 @@ fn a_load_killed_at_any_moment_stores_all_or_nothing() {
         c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
         c
     };
+    // ANCHOR: verify_load
     let verify = |trial: usize| {
         let count = Collection::open_existing(&db)
             .expect("reopens")
@@ -193,6 +196,7 @@ fn a_load_killed_at_any_moment_stores_all_or_nothing() {
         );
         assert_healthy(&db);
     };
+    // ANCHOR_END: verify_load
     let killed = kill_at_spread_moments(&make, &reset, &verify, 8);
     assert!(killed > 0, "no run was killed before it finished");
 }

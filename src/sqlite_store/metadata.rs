@@ -104,9 +104,24 @@ pub fn load_or_create(
     path: &str,
     also_create: &dyn Fn(&Connection, &Metadata) -> Result<()>,
 ) -> Result<Metadata> {
+    // An existing file is only read here, in one snapshot: a reader must not wait behind
+    // another process's writes just to open it. Only an empty file needs the write lock.
+    let reading =
+        rusqlite::Transaction::new_unchecked(connection, rusqlite::TransactionBehavior::Deferred)
+            .map_err(|e| super::connection::explain_open_error(e, path))?;
+    let table_count: i64 = reading
+        .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+        .map_err(|e| super::connection::explain_open_error(e, path))?;
+    if table_count > 0 {
+        let metadata = load(&reading, path)?;
+        reading.commit()?;
+        return Ok(metadata);
+    }
+    drop(reading);
     let transaction =
         rusqlite::Transaction::new_unchecked(connection, rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| super::connection::explain_open_error(e, path))?;
+    // Counted again under the lock: another process may have created the schema meanwhile.
     let table_count: i64 = transaction
         .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
         .map_err(|e| super::connection::explain_open_error(e, path))?;

@@ -139,6 +139,7 @@ impl Collection {
         })
     }
 
+    // ANCHOR: default_index
     /// The index a search uses when none is named: the only one, or brute force when there is
     /// none (`None`).
     ///
@@ -153,6 +154,7 @@ impl Collection {
             _ => Err(Error::AmbiguousIndex { available: names }),
         }
     }
+    // ANCHOR_END: default_index
 
     /// Trains the index `name` on `sample` before any vector is stored in it (product
     /// quantization only).

@@ -142,6 +142,7 @@ impl Collection {
         Ok(collection)
     }
 
+    // ANCHOR: open_file
     fn open_file(
         path: &Path,
         create_as: Option<StoreKind>,
@@ -154,6 +155,7 @@ impl Collection {
         connection::enable_write_ahead_log(&connection)?;
         Self::with_metadata(connection, display, metadata)
     }
+    // ANCHOR_END: open_file
 
     fn from_connection(
         connection: Connection,
@@ -254,6 +256,9 @@ impl Collection {
     ///
     /// [`Error::MetricNotSupported`] naming the index that cannot follow.
     pub fn set_metric(&mut self, metric: Metric) -> Result<()> {
+        if self.read(|_, state| Ok(state.metadata.metric))? == metric {
+            return Ok(()); // nothing to write: the generation stays
+        }
         self.write(|connection, state| {
             if state.metadata.metric == metric {
                 return Ok(());

@@ -16,6 +16,7 @@ use crate::engine::{Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::sqlite_store::Metadata;
 
+// ANCHOR: broken_index
 /// An index that failed to load, and why.
 #[derive(Debug, Clone)]
 pub struct BrokenIndex {
@@ -40,6 +41,7 @@ impl BrokenIndex {
         })
     }
 }
+// ANCHOR_END: broken_index
 
 impl StoredIndex for BrokenIndex {
     fn record(&self) -> &IndexRecord {
