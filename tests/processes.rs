@@ -278,3 +278,57 @@ fn a_first_pq_insert_killed_at_any_moment_keeps_codebook_and_codes_together() {
     };
     kill_at_spread_moments(&make, &reset, &verify, 8);
 }
+
+#[test]
+fn two_first_pq_inserts_at_once_end_with_one_codebook_for_every_code() {
+    // Two handles (two SQLite connections, the same locks as two processes) create one file
+    // and insert their first batches at the same moment. Before, both trained a codebook and
+    // both succeeded, one with codes encoded by a codebook the other then overwrote.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db: PathBuf = dir.path().join("pq.db");
+    let batch = |offset: usize| -> Vec<Vec<f32>> {
+        (0..400)
+            .map(|i| {
+                (0..8)
+                    .map(|j| (((i + offset) * 31 + j * 17) % 97) as f32)
+                    .collect()
+            })
+            .collect()
+    };
+    for round in 0..5 {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let workers: Vec<_> = [0, 1_000]
+            .into_iter()
+            .map(|offset| {
+                let (db, start, vectors) = (db.clone(), start.clone(), batch(offset));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut pq = simple_vector_db::VectorDbSqlitePq::create(&db, 4, 16)
+                        .expect("creates or opens");
+                    let ids = pq.insert(&vectors, None).expect("stores");
+                    (ids, vectors)
+                })
+            })
+            .collect();
+        let batches: Vec<(Vec<i64>, Vec<Vec<f32>>)> = workers
+            .into_iter()
+            .map(|w| w.join().expect("no panic"))
+            .collect();
+        let pq = simple_vector_db::VectorDbSqlitePq::open(&db).expect("opens");
+        assert_eq!(pq.len().expect("counts"), 800, "round {round}");
+        let quantizer = pq.quantizer().expect("reads");
+        for (ids, vectors) in &batches {
+            for (id, vector) in ids.iter().zip(vectors) {
+                assert_eq!(
+                    pq.code_of(*id).expect("reads"),
+                    Some(quantizer.quantize_vector(vector).expect("encodes")),
+                    "round {round}: id {id} was encoded by the stored codebook"
+                );
+            }
+        }
+        assert_healthy(&db);
+    }
+}
