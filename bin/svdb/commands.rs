@@ -347,9 +347,7 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
     let (built, took) = measure(|| collection.create_index(name, &spec));
     built?;
     let label = collection
-        .indexes()?
-        .into_iter()
-        .find(|i| i.name == name)
+        .index_info(name)?
         .map_or_else(|| name.to_string(), |i| i.label);
     let built = Built {
         name: name.to_string(),

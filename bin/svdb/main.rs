@@ -7,6 +7,7 @@
 //! svdb search  --db F.db --queries Q.npy --k 10 [--index NAME] [--nprobe P] [--output IDS.npy]
 //! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq ... --out DIR
 //! svdb info    --db F.db
+//! svdb check   --db F.db
 //! ```
 //!
 //! Results go to stdout (`--json` for a JSON document instead of text), logs to stderr. Every

@@ -51,7 +51,7 @@ impl Settings {
     ///
     /// # Errors
     ///
-    /// [`Error::NotOurDatabase`] naming the index when a pair has no `=`.
+    /// [`Error::BadIndexRecord`] naming the index when a pair has no `=`.
     pub fn parse(text: &str, index: &str) -> Result<Self> {
         text.split_whitespace()
             .map(|pair| {

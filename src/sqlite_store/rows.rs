@@ -76,13 +76,6 @@ pub fn read_row(connection: &Connection, id: i64) -> Result<Option<Option<Vec<u8
         .optional()?)
 }
 
-/// `true` when a row with `id` exists.
-pub fn contains(connection: &Connection, id: i64) -> Result<bool> {
-    Ok(connection
-        .prepare_cached("SELECT 1 FROM vectors WHERE id = ?1")?
-        .exists([id])?)
-}
-
 // ANCHOR: for_each_row
 /// Calls `visit(id, bytes)` for every stored row, streaming: one row in memory at a time.
 ///

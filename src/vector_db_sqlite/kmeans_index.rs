@@ -80,12 +80,17 @@ impl VectorDbSqlite {
         n_probes: usize,
     ) -> Result<IndexedSearch> {
         check_k(k)?;
-        if !self.collection.has_index(KMEANS_INDEX)? {
-            return Err(Error::NoIndex);
-        }
+        // Before `create_kmeans_index` the collection has no index of that name.
+        let no_index = |error| match error {
+            Error::NoSuchIndex { .. } => Error::NoIndex,
+            other => other,
+        };
         let params = SearchParams::k(k).with_n_probes(n_probes);
         Ok(IndexedSearch {
-            neighbours: self.collection.search(Some(KMEANS_INDEX), query, &params)?,
+            neighbours: self
+                .collection
+                .search(Some(KMEANS_INDEX), query, &params)
+                .map_err(no_index)?,
             probed_cells: self.collection.probed_cells(KMEANS_INDEX, query, &params)?,
         })
     }

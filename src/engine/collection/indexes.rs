@@ -22,6 +22,28 @@ pub enum IndexSpec {
 }
 // ANCHOR_END: index_spec
 
+impl IndexSpec {
+    /// Builds the index this spec describes on `data` (ids and vectors), inside the caller's
+    /// write transaction.
+    fn build(
+        &self,
+        connection: &rusqlite::Connection,
+        name: &str,
+        metric: crate::distances::Metric,
+        generation: i64,
+        data: (&[i64], &[Vec<f32>]),
+    ) -> Result<Box<dyn StoredIndex>> {
+        Ok(match self {
+            IndexSpec::Ivf(settings) => Box::new(IvfIndex::build(
+                connection, name, settings, metric, generation, data,
+            )?),
+            IndexSpec::Pq(settings) => Box::new(PqIndex::build(
+                connection, name, settings, metric, generation, data,
+            )?),
+        })
+    }
+}
+
 /// What `svdb indexes` and `svdb info` show of an index.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexInfo {
@@ -54,26 +76,14 @@ impl Collection {
                 return Err(Error::NoRawVectors { path });
             }
             let (ids, vectors) = read_all_vectors(connection, state.metadata.dimension)?;
-            let metric = state.metadata.metric;
-            let generation = state.metadata.generation;
-            let index: Box<dyn StoredIndex> = match spec {
-                IndexSpec::Ivf(settings) => Box::new(IvfIndex::build(
-                    connection,
-                    name,
-                    settings,
-                    metric,
-                    generation,
-                    (&ids, &vectors),
-                )?),
-                IndexSpec::Pq(settings) => Box::new(PqIndex::build(
-                    connection,
-                    name,
-                    settings,
-                    metric,
-                    generation,
-                    (&ids, &vectors),
-                )?),
-            };
+            let data = (ids.as_slice(), vectors.as_slice());
+            let index = spec.build(
+                connection,
+                name,
+                state.metadata.metric,
+                state.metadata.generation,
+                data,
+            )?;
             if let Some(previous) = state.indexes.get(name) {
                 if previous.record().kind != index.record().kind {
                     previous.drop_tables(connection)?;
@@ -137,6 +147,15 @@ impl Collection {
                 })
                 .collect())
         })
+    }
+
+    /// What [`indexes`](Self::indexes) says of the index `name`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
+    pub fn index_info(&self, name: &str) -> Result<Option<IndexInfo>> {
+        Ok(self.indexes()?.into_iter().find(|info| info.name == name))
     }
 
     // ANCHOR: default_index

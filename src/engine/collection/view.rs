@@ -5,7 +5,7 @@
 
 use super::Collection;
 use crate::distances::Metric;
-use crate::engine::{IndexKind, Neighbour, SearchParams, VectorIndex};
+use crate::engine::{IndexInfo, IndexKind, Neighbour, SearchParams, VectorIndex};
 use crate::error::Result;
 
 // ANCHOR: collection_index
@@ -29,14 +29,8 @@ impl Collection {
 
 impl VectorIndex for CollectionIndex<'_> {
     fn name(&self) -> String {
-        let label = self.index.as_deref().and_then(|name| {
-            let indexes = self.collection.indexes().ok()?;
-            indexes
-                .into_iter()
-                .find(|i| i.name == name)
-                .map(|i| i.label)
-        });
-        label.unwrap_or_else(|| "flat".to_string())
+        self.info()
+            .map_or_else(|| "flat".to_string(), |info| info.label)
     }
 
     fn kind(&self) -> IndexKind {
@@ -67,13 +61,17 @@ impl VectorIndex for CollectionIndex<'_> {
     }
 
     fn bytes_per_vector(&self) -> usize {
-        let from_index = self.index.as_deref().and_then(|name| {
-            let indexes = self.collection.indexes().ok()?;
-            indexes
-                .into_iter()
-                .find(|i| i.name == name)
-                .map(|i| i.bytes_per_vector)
-        });
-        from_index.unwrap_or(self.collection.dimension().unwrap_or(0) * std::mem::size_of::<f32>())
+        self.info().map_or_else(
+            || self.collection.dimension().unwrap_or(0) * std::mem::size_of::<f32>(),
+            |info| info.bytes_per_vector,
+        )
+    }
+}
+
+impl CollectionIndex<'_> {
+    /// The catalog's word on the index searched through (`None` for brute force).
+    fn info(&self) -> Option<IndexInfo> {
+        let name = self.index.as_deref()?;
+        self.collection.index_info(name).ok().flatten()
     }
 }

@@ -20,7 +20,6 @@ use crate::engine::stored_index::StoredIndex;
 use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::kmeans::{train_centroids, KMeansConfig};
-use crate::quantization::VectorQuantizer;
 use crate::sqlite_store::rows::visit_rows;
 use crate::sqlite_store::Metadata;
 use crate::top_k::TopK;
@@ -394,10 +393,6 @@ impl StoredIndex for IvfIndex {
 
     fn centroids(&self) -> Option<&[Vec<f32>]> {
         Some(&self.centroids)
-    }
-
-    fn quantizer(&self) -> Option<&VectorQuantizer> {
-        None
     }
 
     fn train(&mut self, _connection: &Connection, _sample: &[&[f32]]) -> Result<()> {
