@@ -16,6 +16,7 @@ use simple_vector_db::engine::{
 use simple_vector_db::evaluation::results_csv::ResultRow;
 use simple_vector_db::evaluation::table::render_table;
 use simple_vector_db::evaluation::{load_collection, Dataset, Evaluation, Evaluator};
+use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::{Metric, Result};
 
@@ -89,7 +90,8 @@ fn main() -> Result<()> {
     let evaluation = evaluate(&flat?, &SearchParams::k(K))?;
     measured.push(("in-memory flat".into(), evaluation, build.as_secs_f64()));
 
-    let (collection, load) = measure(|| load_collection(dataset.base(), Metric::Euclidean));
+    let (collection, load) =
+        measure(|| load_collection(dataset.base(), Metric::Euclidean, Layout::Rows));
     let mut collection = collection?;
     let evaluation = evaluate(&collection.as_index(None), &SearchParams::k(K))?;
     measured.push(("SQLite flat".into(), evaluation, load.as_secs_f64()));

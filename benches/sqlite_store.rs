@@ -9,6 +9,10 @@
 //! on the euclidean top 10, so the table reports that recall too. A last line times our row
 //! scan alone, without scoring, to show how much of a search is SQLite's.
 //!
+//! The same vectors then go into a collection of the chunked layout (chapter 12): its insert
+//! rate, its brute force streamed from SQLite chunk by chunk and preloaded in memory, the file
+//! size and the resident memory the preloaded copy costs, each against the raw vector bytes.
+//!
 //! Run with `cargo bench --bench sqlite_store`. The machine is shared and noisy: read the
 //! ratios, which compare both sides within one run, rather than the absolute figures.
 //! `SQLITE_STORE_BENCH_VECTORS` and `SQLITE_STORE_BENCH_QUERIES` shrink the run (for profiling).
@@ -18,7 +22,9 @@ use std::time::Duration;
 
 use rusqlite::{ffi::sqlite3_auto_extension, params, Connection};
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::engine::{Collection, SearchParams};
 use simple_vector_db::evaluation::recall::recall_at_k;
+use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::sqlite_store::{connection, rows};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::vector_blob::vector_to_blob;
@@ -69,6 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ours.set_metric(Metric::Cosine)?;
     let ours_cosine_qps = search_ours(&ours, &queries)?;
     let scans_per_second = scan_without_scoring(&dir.path().join("ours.db"), n_queries)?;
+    let chunked = measure_chunked(&dir.path().join("chunks.db"), &vectors, &queries, &ours_l2)?;
+    let raw_bytes = (n_vectors * DIMENSION * 4) as f64;
+    let theirs_file = file_size(&dir.path().join("sqlite_vec.db"))?;
 
     print_table(&[
         Row {
@@ -101,12 +110,130 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             theirs: None,
             unit: "scans/s",
         },
+        Row {
+            what: "chunks: insert, one call".into(),
+            ours: chunked.insert,
+            theirs: Some(theirs_insert),
+            unit: "vectors/s",
+        },
+        Row {
+            what: "chunks: brute force, streamed".into(),
+            ours: chunked.streamed_qps,
+            theirs: Some(theirs_l2_qps),
+            unit: "queries/s",
+        },
+        Row {
+            what: "chunks: brute force, preloaded".into(),
+            ours: chunked.preloaded_qps,
+            theirs: Some(theirs_l2_qps),
+            unit: "queries/s",
+        },
+        Row {
+            what: "chunks: file size / raw bytes".into(),
+            ours: chunked.file_bytes / raw_bytes * 100.0,
+            theirs: Some(theirs_file / raw_bytes * 100.0),
+            unit: "%",
+        },
+        Row {
+            what: "chunks: preloaded memory / raw".into(),
+            ours: chunked.preload_rss / raw_bytes * 100.0,
+            theirs: None,
+            unit: "% (resident set growth)",
+        },
     ]);
+    println!(
+        "streamed chunks: {:.2} GB/s of vectors ({:.1} ns per vector); preloaded: {:.2} GB/s",
+        raw_bytes * chunked.streamed_qps / 1e9,
+        1e9 / (chunked.streamed_qps * n_vectors as f64),
+        raw_bytes * chunked.preloaded_qps / 1e9
+    );
+    println!(
+        "recall@{K} of the chunked searches against the row search: streamed {:.4}, preloaded {:.4}",
+        chunked.streamed_recall, chunked.preloaded_recall
+    );
     println!(
         "recall@{K} of our euclidean search against sqlite-vec's: {:.4}",
         recall(&ours_l2, &theirs_l2)
     );
     Ok(())
+}
+
+/// What the chunked layout measured.
+struct Chunked {
+    insert: f64,
+    streamed_qps: f64,
+    preloaded_qps: f64,
+    file_bytes: f64,
+    preload_rss: f64,
+    streamed_recall: f64,
+    preloaded_recall: f64,
+}
+
+/// The chunked layout on a file: insert, search streamed then preloaded, sizes.
+fn measure_chunked(
+    path: &Path,
+    vectors: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    reference: &Neighbours,
+) -> Result<Chunked, Box<dyn std::error::Error>> {
+    let mut collection = Collection::open_with_layout(path, Layout::Chunks)?;
+    collection.set_metric(Metric::Euclidean)?;
+    let (inserted, insert) = measure(|| collection.insert(vectors, None));
+    inserted?;
+    // What the file holds once the write-ahead log is copied into it, as when it is closed.
+    Connection::open(path)?.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    let file_bytes = file_size(path)? + file_size(&path.with_extension("db-wal")).unwrap_or(0.0);
+    let (streamed, streamed_qps) = search_collection(&collection, queries)?;
+    let before = resident_bytes()?;
+    collection.preload(None)?;
+    let preload_rss = resident_bytes()? - before;
+    let (preloaded, preloaded_qps) = search_collection(&collection, queries)?;
+    Ok(Chunked {
+        insert: per_second(vectors.len(), insert),
+        streamed_qps,
+        preloaded_qps,
+        file_bytes,
+        preload_rss,
+        streamed_recall: recall(&streamed, reference),
+        preloaded_recall: recall(&preloaded, reference),
+    })
+}
+
+/// Every query by brute force through `collection`: the ids found and queries per second.
+fn search_collection(
+    collection: &Collection,
+    queries: &[Vec<f32>],
+) -> simple_vector_db::Result<(Neighbours, f64)> {
+    let params = SearchParams::k(K);
+    if let Some(first) = queries.first() {
+        collection.search(None, first, &params)?;
+    }
+    let (found, elapsed) = measure(|| {
+        queries
+            .iter()
+            .map(|query| {
+                let found = collection.search(None, query, &params)?;
+                Ok(found.into_iter().map(|n| n.id).collect())
+            })
+            .collect::<simple_vector_db::Result<Neighbours>>()
+    });
+    Ok((found?, per_second(queries.len(), elapsed)))
+}
+
+/// The size of a file in bytes.
+fn file_size(path: &Path) -> std::io::Result<f64> {
+    Ok(std::fs::metadata(path)?.len() as f64)
+}
+
+/// This process's resident set, from `/proc/self/status` (Linux).
+fn resident_bytes() -> Result<f64, Box<dyn std::error::Error>> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmRSS line in /proc/self/status")?;
+    Ok(kib * 1024.0)
 }
 
 /// A count from the environment, or `default` when the variable is unset.

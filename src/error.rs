@@ -56,11 +56,14 @@ pub enum Error {
     #[error("{path} is not a simple_vector_db database: {reason}")]
     NotOurDatabase { path: String, reason: String },
 
-    /// The file was written with another schema version than the one this build reads.
-    #[error("{path}: unsupported schema version {found} (this build reads version {supported} only; rebuild the file from its vectors)")]
+    /// The file was written with a schema version this build does not read.
+    #[error("{path}: unsupported schema version {found} (this build reads versions {oldest} to {supported}; rebuild the file from its vectors)")]
     UnsupportedSchemaVersion {
         path: String,
         found: i64,
+        /// The oldest version this build reads.
+        oldest: i64,
+        /// The version this build writes, the newest it reads.
         supported: i64,
     },
 

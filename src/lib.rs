@@ -15,7 +15,9 @@
 //! 9. [`evaluation`]: recall, latency, sweeps and plots.
 //!
 //! Shared pieces: [`error`] (the crate's one error type), [`validation`] (checks at the door),
-//! [`top_k`] (the bounded heap every search uses) and [`datasets`].
+//! [`top_k`] (the bounded heap every search uses), [`kernels`] (the distances again, fast: SIMD
+//! loops, AVX2 when the CPU has it, whole blocks and product-quantization scans) and
+//! [`datasets`].
 //!
 //! ## A first search
 //!
@@ -65,6 +67,7 @@ pub mod distances;
 pub mod engine;
 pub mod error;
 pub mod evaluation;
+pub mod kernels;
 pub mod kmeans;
 pub mod quantization;
 pub mod sqlite_store;

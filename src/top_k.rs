@@ -80,6 +80,20 @@ impl<K: Ord + Copy> TopK<K> {
         }
     }
 
+    // ANCHOR: admits
+    /// `true` when a candidate of `score` would be kept: the heap is not full yet, or the score
+    /// beats the worst kept one (a tie may still be kept, by key). A scan of a block asks this
+    /// first, so the millions of candidates that lose cost a comparison, not a heap operation.
+    #[inline]
+    pub fn admits(&self, score: f32) -> bool {
+        self.heap.len() < self.k
+            || self
+                .heap
+                .peek()
+                .is_some_and(|worst| self.metric.rank_key(score) <= worst.rank)
+    }
+    // ANCHOR_END: admits
+
     /// The kept candidates, best first.
     pub fn into_sorted_vec(self) -> Vec<(K, f32)> {
         self.heap
@@ -130,6 +144,23 @@ mod tests {
             top.push(key, 1.0);
         }
         assert_eq!(top.into_sorted_vec(), vec![(1, 1.0), (3, 1.0)]);
+    }
+
+    #[test]
+    fn admits_exactly_what_push_would_keep() {
+        let mut top = TopK::new(3, Metric::Euclidean);
+        for (key, score) in [(0, 5.0), (1, 2.0), (2, 8.0)] {
+            assert!(top.admits(score), "not full yet");
+            top.push(key, score);
+        }
+        assert!(
+            top.admits(4.0) && top.admits(8.0),
+            "better than the worst, or tied with it"
+        );
+        assert!(!top.admits(8.5));
+        let mut cosine = TopK::new(1, Metric::Cosine);
+        cosine.push(0, 0.5);
+        assert!(cosine.admits(0.9) && !cosine.admits(0.1));
     }
 
     #[test]

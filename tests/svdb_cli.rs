@@ -560,3 +560,122 @@ fn bad_arguments_exit_2_before_any_work() {
         "nothing was written"
     );
 }
+
+#[test]
+fn layouts_and_modes_answer_alike_and_are_shown() {
+    let f = files(600, 8);
+    let rows_db = f.root.join("rows.db");
+    for (db, layout) in [(&f.db, "chunks"), (&rows_db, "rows")] {
+        let loaded = svdb(&[
+            "load",
+            "--db",
+            s(db),
+            "--vectors",
+            s(&f.base),
+            "--layout",
+            layout,
+        ]);
+        assert!(loaded.status.success(), "{}", stderr(&loaded));
+        let built = svdb(&["index", "--db", s(db), "ivf", "--nlist", "6"]);
+        assert!(built.status.success(), "{}", stderr(&built));
+        let info = svdb(&["info", "--db", s(db)]);
+        assert!(
+            stdout(&info).contains(&format!("layout: {layout}")),
+            "{}",
+            stdout(&info)
+        );
+    }
+    // A second load keeps the file's own layout, whatever --layout says.
+    let again = svdb(&[
+        "load",
+        "--db",
+        s(&rows_db),
+        "--vectors",
+        s(&f.queries),
+        "--layout",
+        "chunks",
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let info = svdb(&["info", "--db", s(&rows_db)]);
+    assert!(stdout(&info).contains("layout: rows"), "{}", stdout(&info));
+    let search = |db: &Path, mode: &str, index: &str| {
+        let mut args = vec![
+            "search",
+            "--db",
+            s(db),
+            "--queries",
+            s(&f.queries),
+            "--index",
+            index,
+            "--mode",
+            mode,
+            "--json",
+        ];
+        if index == "ivf" {
+            args.extend(["--nprobe", "6"]); // every cell: the exact answer
+        }
+        let out = svdb(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let found: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        found
+            .as_array()
+            .expect("one list per query")
+            .iter()
+            .map(|n| {
+                n.as_array()
+                    .expect("neighbours")
+                    .iter()
+                    .map(|n| n["id"].as_i64())
+                    .collect()
+            })
+            .collect::<Vec<Vec<Option<i64>>>>()
+    };
+    let expected = search(&f.db, "streamed", "flat");
+    for index in ["flat", "ivf"] {
+        assert_eq!(
+            search(&f.db, "preloaded", index),
+            expected,
+            "chunks, preloaded, {index}"
+        );
+        assert_eq!(
+            search(&f.db, "streamed", index),
+            expected,
+            "chunks, streamed, {index}"
+        );
+    }
+    let bad = svdb(&[
+        "search",
+        "--db",
+        s(&f.db),
+        "--queries",
+        s(&f.queries),
+        "--mode",
+        "cached",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    let eval = svdb(&[
+        "eval",
+        "--data",
+        s(&f.base),
+        "--n-queries",
+        "20",
+        "--index",
+        "ivf",
+        "--nlist",
+        "6",
+        "--nprobe",
+        "6",
+        "--layout",
+        "rows",
+        "--mode",
+        "preloaded",
+        "--out",
+        s(&f.root),
+    ]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let csv = std::fs::read_to_string(f.root.join("results.csv")).expect("written");
+    assert!(
+        csv.contains("ivf,nlist=6 nprobe=6 layout=rows mode=preloaded,10,1.000000,"),
+        "{csv}"
+    );
+}

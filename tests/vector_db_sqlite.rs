@@ -342,7 +342,7 @@ fn a_newer_schema_version_is_refused() {
             err,
             Error::UnsupportedSchemaVersion {
                 found: 99,
-                supported: 2,
+                supported: simple_vector_db::sqlite_store::SCHEMA_VERSION,
                 ..
             }
         ),

@@ -7,11 +7,12 @@ use serde::Serialize;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::engine::check::{check_file, Problem};
 use simple_vector_db::engine::neighbour::ids_of;
+use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::{
     Collection, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
 };
 use simple_vector_db::evaluation::cli::parse_positive;
-use simple_vector_db::sqlite_store::StoreKind;
+use simple_vector_db::sqlite_store::{Layout, StoreKind};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::validation::check_batch;
 use simple_vector_db::{Error, Metric, Result};
@@ -63,6 +64,10 @@ pub struct LoadArgs {
     /// How searches rank (stored in the file; indexes follow a change or refuse it).
     #[arg(long)]
     metric: Option<Metric>,
+    /// How a new collection lays vectors out: chunks (many per BLOB, fast) or rows (one per
+    /// row, as in chapters 4 to 8). An existing file keeps its own.
+    #[arg(long, value_enum, default_value_t = Layout::Chunks)]
+    layout: Layout,
     /// Print a JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -132,6 +137,10 @@ pub struct SearchArgs {
     /// Also write the ids as an int64 .npy of shape (queries, k), -1 where fewer than k were found.
     #[arg(long, value_name = "IDS.npy")]
     output: Option<PathBuf>,
+    /// Where searches read from: streamed (SQLite at every query) or preloaded (loaded into
+    /// memory once, before the first query).
+    #[arg(long, value_enum, default_value_t = ScanMode::Streamed)]
+    mode: ScanMode,
     /// Print a JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -193,7 +202,10 @@ impl Prepared {
             }
             Prepared::Index(args, collection) => run_index(&args, collection),
             Prepared::Indexes(args, collection) => run_indexes(&args, &collection),
-            Prepared::Search(args, collection, queries, index) => {
+            Prepared::Search(args, mut collection, queries, index) => {
+                if args.mode == ScanMode::Preloaded {
+                    collection.preload(index.as_deref())?;
+                }
                 run_search(&args, &collection, &queries, index.as_deref())
             }
             Prepared::Eval(prepared) => prepared.run(),
@@ -214,7 +226,7 @@ fn prepare_load(args: LoadArgs) -> Result<Prepared> {
             });
         }
     }
-    let collection = Collection::open(&args.db)?;
+    let collection = Collection::open_with_layout(&args.db, args.layout)?;
     if collection.kind() != StoreKind::Vectors {
         return Err(Error::NoRawVectors {
             path: args.db.display().to_string(),
@@ -333,13 +345,8 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
             ("ivf", IndexSpec::Ivf(settings))
         }
         IndexKindArgs::Pq { m, nbits, seed } => {
-            let mut settings = PqSettings::from_bits(m, nbits)?;
-            if let Some(seed) = seed {
-                settings.kmeans = Some(simple_vector_db::kmeans::KMeansConfig {
-                    seed,
-                    ..simple_vector_db::kmeans::KMeansConfig::new(settings.nb_subspace_centroids)
-                });
-            }
+            let settings = PqSettings::from_bits(m, nbits)?;
+            let settings = seed.map_or(settings, |seed| settings.with_seed(seed));
             ("pq", IndexSpec::Pq(settings))
         }
     };
@@ -478,6 +485,7 @@ fn run_search(
 struct Info {
     db: String,
     kind: &'static str,
+    layout: &'static str,
     dimension: Option<usize>,
     metric: String,
     count: usize,
@@ -499,6 +507,7 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
     let info = Info {
         db: args.db.display().to_string(),
         kind: collection.kind().as_str(),
+        layout: collection.layout().as_str(),
         dimension: collection.dimension(),
         metric: collection.metric().to_string(),
         count: collection.len()?,
@@ -511,6 +520,7 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
     }
     say!("db: {}", info.db);
     say!("kind: {}", info.kind);
+    say!("layout: {}", info.layout);
     say!(
         "dimension: {}",
         info.dimension

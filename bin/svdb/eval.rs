@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::IndexKind;
 use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
 use simple_vector_db::evaluation::index_sweep::{run_index_sweep, IndexSweep};
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
 use simple_vector_db::evaluation::table::render_table;
+use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::Result;
 
 use simple_vector_db::utils::output::print_json;
@@ -38,6 +40,13 @@ pub struct EvalArgs {
     /// Seed of the index's k-means.
     #[arg(long)]
     kmeans_seed: Option<u64>,
+    /// How the collection and its index lay vectors out: chunks (many per BLOB, fast) or rows
+    /// (one per row, as in chapters 4 to 8).
+    #[arg(long, value_enum, default_value_t = Layout::Chunks)]
+    layout: Layout,
+    /// Where searches read from: streamed (SQLite at every query) or preloaded (memory).
+    #[arg(long, value_enum, default_value_t = ScanMode::Streamed)]
+    mode: ScanMode,
     /// Print the rows as a JSON array on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -66,6 +75,8 @@ impl EvalArgs {
             nbits: self.nbits,
             rerank: self.rerank,
             seed: self.kmeans_seed,
+            layout: self.layout,
+            mode: self.mode,
         };
         let vectors = self.data.load()?;
         sweep.check(vectors.base.len(), vectors.dimension())?;

@@ -19,6 +19,7 @@ pub mod collection;
 pub mod flat;
 pub mod indexes;
 pub mod neighbour;
+pub mod scan;
 pub mod search_params;
 pub mod stored_index;
 pub mod vector_index;

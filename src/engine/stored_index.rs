@@ -10,6 +10,7 @@ use rusqlite::Connection;
 
 use crate::distances::Metric;
 use crate::engine::catalog::IndexRecord;
+use crate::engine::scan::ScanMode;
 use crate::engine::{Neighbour, SearchParams};
 use crate::error::Result;
 use crate::quantization::VectorQuantizer;
@@ -32,14 +33,25 @@ pub trait StoredIndex: std::fmt::Debug {
     /// write transaction.
     fn add(&mut self, connection: &Connection, ids: &[i64], vectors: &[&[f32]]) -> Result<()>;
 
-    /// The best `params.k` vectors for `query`, read inside the collection's read transaction.
+    /// The best `params.k` vectors for `query`, read inside the collection's read transaction
+    /// from the index's tables, or from memory in [`ScanMode::Preloaded`] (loaded then, if
+    /// they are not yet).
     fn search(
         &self,
         connection: &Connection,
         collection: &Metadata,
         query: &[f32],
         params: &SearchParams,
+        mode: ScanMode,
     ) -> Result<Vec<Neighbour>>;
+
+    /// Loads into memory what a preloaded search reads, if it is not yet.
+    fn preload(&self, _connection: &Connection) -> Result<()> {
+        Ok(())
+    }
+
+    /// Drops what [`preload`](Self::preload) loaded: a write changed what it mirrors.
+    fn forget_memory(&mut self) {}
 
     /// Rebuilds what depends on the metric, inside a write transaction, or refuses the change.
     fn follow_metric(&mut self, connection: &Connection, metric: Metric) -> Result<()>;

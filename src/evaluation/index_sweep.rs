@@ -8,12 +8,14 @@
 
 use serde::Serialize;
 
+use crate::engine::scan::ScanMode;
 use crate::engine::{IndexKind, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex};
 use crate::error::{Error, Result};
 use crate::evaluation::dataset::Dataset;
 use crate::evaluation::evaluator::{Evaluation, Evaluator};
 use crate::evaluation::load::load_collection;
 use crate::evaluation::results_csv::ResultRow;
+use crate::sqlite_store::Layout;
 use crate::utils::timing::measure;
 
 // ANCHOR: index_header
@@ -37,6 +39,10 @@ pub struct IndexSweep {
     pub rerank: Vec<usize>,
     /// k-means seed of the build.
     pub seed: Option<u64>,
+    /// How the collection and its index lay their vectors out.
+    pub layout: Layout,
+    /// Where searches read from: SQLite at every query, or memory.
+    pub mode: ScanMode,
 }
 
 // ANCHOR: index_row
@@ -100,6 +106,19 @@ impl ResultRow for IndexRow {
 }
 
 impl IndexSweep {
+    /// ` layout=rows` and ` mode=preloaded` when they are not the engine's defaults (chunks,
+    /// streamed), so that rows measured several ways can sit in one file.
+    fn storage_params(&self) -> String {
+        let mut params = String::new();
+        if self.layout != Layout::Chunks {
+            params.push_str(&format!(" layout={}", self.layout));
+        }
+        if self.mode != ScanMode::Streamed {
+            params.push_str(&format!(" mode={}", self.mode.as_str()));
+        }
+        params
+    }
+
     /// Checks the settings against the data before anything is built.
     ///
     /// # Errors
@@ -166,18 +185,25 @@ pub fn run_index_sweep(
 ) -> Result<Vec<IndexRow>> {
     sweep.check(dataset.base().len(), dataset.dimension())?;
     let evaluator = Evaluator::new(dataset);
-    let (collection, load_took) = measure(|| load_collection(dataset.base(), dataset.metric()));
+    let (collection, load_took) =
+        measure(|| load_collection(dataset.base(), dataset.metric(), sweep.layout));
     let mut collection = collection?;
+    collection.set_scan_mode(sweep.mode)?;
+    // Rows that say how they were measured, when it is not the engine's default.
+    let storage = sweep.storage_params();
     let name = sweep.kind.as_str();
     let (spec, fixed) = match sweep.kind {
         IndexKind::Flat => {
+            if sweep.mode == ScanMode::Preloaded {
+                collection.preload(None)?;
+            }
             let index = collection.as_index(None);
             let evaluation =
                 evaluator.evaluate(&index, &SearchParams::default(), after_each_query)?;
             let bytes = index.bytes_per_vector();
             return Ok(vec![IndexRow::new(
                 IndexKind::Flat,
-                String::new(),
+                storage.trim_start().to_string(),
                 &evaluation,
                 load_took.as_secs_f64(),
                 bytes,
@@ -193,18 +219,16 @@ pub fn run_index_sweep(
         }
         IndexKind::Pq => {
             let (m, nbits) = (sweep.m.unwrap_or(1), sweep.nbits.unwrap_or(8));
-            let mut settings = PqSettings::from_bits(m, nbits)?;
-            if let Some(seed) = sweep.seed {
-                settings.kmeans = Some(crate::kmeans::KMeansConfig {
-                    seed,
-                    ..crate::kmeans::KMeansConfig::new(settings.nb_subspace_centroids)
-                });
-            }
+            let settings = PqSettings::from_bits(m, nbits)?;
+            let settings = sweep.seed.map_or(settings, |seed| settings.with_seed(seed));
             (IndexSpec::Pq(settings), format!("m={m} nbits={nbits}"))
         }
     };
     let (built, took) = measure(|| collection.create_index(name, &spec));
     built?;
+    if sweep.mode == ScanMode::Preloaded {
+        collection.preload(Some(name))?; // loading is start-up work, not a query's
+    }
     let index = collection.as_index(Some(name));
     let bytes = index.bytes_per_vector();
     let settings: Vec<(String, SearchParams)> = match sweep.kind {
@@ -234,7 +258,7 @@ pub fn run_index_sweep(
             let evaluation = evaluator.evaluate(&index, &search, after_each_query)?;
             Ok(IndexRow::new(
                 sweep.kind,
-                params,
+                format!("{params}{storage}"),
                 &evaluation,
                 took.as_secs_f64(),
                 bytes,
@@ -290,6 +314,8 @@ mod tests {
             nbits: None,
             rerank: vec![],
             seed: None,
+            layout: Layout::Chunks,
+            mode: ScanMode::Streamed,
         }
     }
 

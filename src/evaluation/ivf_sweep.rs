@@ -15,6 +15,7 @@ use crate::evaluation::evaluator::Evaluator;
 use crate::evaluation::load::load_collection;
 use crate::evaluation::results_csv::IvfRow;
 use crate::kmeans::KMeansConfig;
+use crate::sqlite_store::Layout;
 use crate::utils::timing::measure;
 
 /// The name the sweep gives its inverted file.
@@ -75,7 +76,7 @@ pub fn run_ivf_sweep(
     let evaluator = Evaluator::new(dataset);
     let mut tick = || bar.inc(1);
     bar.set_message("loading SQLite");
-    let mut collection = load_collection(dataset.base(), dataset.metric())?;
+    let mut collection = load_collection(dataset.base(), dataset.metric(), Layout::Rows)?;
 
     bar.set_message("brute force");
     let brute = evaluator.evaluate(
@@ -92,7 +93,8 @@ pub fn run_ivf_sweep(
     }];
     for &n_clusters in &sweep.clusters {
         bar.set_message(format!("building {n_clusters} cells"));
-        let defaults = IvfSettings::new(n_clusters).kmeans;
+        // Chapter 9 measures the index chapter 6 builds, trained as chapter 6 trains it.
+        let defaults = crate::VectorDbSqlite::default_index_config(n_clusters);
         let settings = IvfSettings {
             nlist: n_clusters,
             kmeans: KMeansConfig {

@@ -115,6 +115,11 @@ impl DistanceTable {
         self.nb_subspace_centroids
     }
 
+    /// The entries, row by row: entry `(j, c)` is `values()[j * k + c]`.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+
     /// What the entries hold.
     pub fn kind(&self) -> SubspaceDistance {
         self.kind

@@ -45,9 +45,27 @@ pub fn open_file(path: &Path, create: bool) -> Result<Connection> {
 /// With WAL a commit appends to a log instead of rewriting pages twice, and readers never wait
 /// for the writer. NORMAL sync is safe with WAL: a crash can lose the last commits, never
 /// corrupt the file.
+///
+/// Switching a new file to WAL needs, for a moment, the file to itself: while another process
+/// that has just created the same file still holds a lock on it, SQLite answers "database is
+/// locked" at once, without waiting on the busy timeout. The switch is retried for as long as
+/// that timeout.
 pub fn enable_write_ahead_log(connection: &Connection) -> Result<()> {
-    connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    let started = std::time::Instant::now();
+    loop {
+        match connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => break,
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < std::time::Duration::from_secs(30) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(())
 }
@@ -68,7 +86,21 @@ fn tune_for_scans(connection: &Connection) -> rusqlite::Result<()> {
     // A negative cache_size is in KiB: 256 MiB of page cache, and as much memory-mapped I/O,
     // so repeated scans are served from memory instead of read() calls. Neither touches the file.
     connection.pragma_update(None, "cache_size", -262_144)?;
-    connection.pragma_update(None, "mmap_size", 268_435_456)?;
+    connection.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+    Ok(())
+}
+
+/// How much of the file a connection maps into memory for streamed scans.
+const MMAP_BYTES: i64 = 268_435_456;
+
+/// Maps the file for streamed scans, or not: a handle that preloads its vectors reads them once,
+/// and mapped pages it touched would stay in its resident memory beside the copy.
+///
+/// # Errors
+///
+/// An SQLite error.
+pub fn map_file(connection: &Connection, mapped: bool) -> Result<()> {
+    connection.pragma_update(None, "mmap_size", if mapped { MMAP_BYTES } else { 0 })?;
     Ok(())
 }
 // ANCHOR_END: pragmas

@@ -13,8 +13,14 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::distances::Metric;
 use crate::error::{Error, Result};
 
-/// The schema version this build writes, and the only one it reads.
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema version this build writes.
+///
+/// Version 3 added the chunked layout ([`Layout::Chunks`]) and the `layout` setting. A file of
+/// version 2 is a file of the row layout, which has not changed: it is read as one.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The oldest schema version this build reads.
+pub const OLDEST_READABLE_VERSION: i64 = 2;
 
 /// What every file of ours says under `format`.
 const FORMAT_NAME: &str = "simple_vector_db";
@@ -25,6 +31,7 @@ const KIND: &str = "kind";
 pub const DIMENSION: &str = "dimension";
 pub const METRIC: &str = "metric";
 const GENERATION: &str = "generation";
+const LAYOUT: &str = "layout";
 
 // ANCHOR: store_kind
 /// What a collection keeps of each vector.
@@ -57,16 +64,57 @@ impl StoreKind {
     }
 }
 
+// ANCHOR: layout
+/// How a collection and its indexes lay their vectors out in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Layout {
+    /// One row, one BLOB per vector (chapters 4 to 8): the layout to learn with.
+    Rows,
+    /// Up to 1,024 vectors per BLOB ([`super::chunks`]): the layout to scan fast.
+    Chunks,
+}
+// ANCHOR_END: layout
+
+impl Layout {
+    /// The name stored under `layout`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Rows => "rows",
+            Layout::Chunks => "chunks",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "rows" => Some(Layout::Rows),
+            "chunks" => Some(Layout::Chunks),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The settings of an open collection, as of one generation of the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
     pub kind: StoreKind,
+    /// Rows or chunks, fixed when the collection is created.
+    pub layout: Layout,
     /// `None` until the first vector is inserted.
     pub dimension: Option<usize>,
     pub metric: Metric,
     /// How many write transactions the file has seen.
     pub generation: i64,
 }
+
+/// The chunk table of a collection of the chunked layout (its items are the vectors).
+pub const VECTOR_CHUNKS: &str = "vector_chunks";
 
 // ANCHOR: schema
 const CREATE_SCHEMA: &str = "
@@ -79,7 +127,8 @@ const CREATE_SCHEMA: &str = "
     CREATE TABLE vectors (
         position INTEGER PRIMARY KEY,     -- storage order: insertion order
         id       INTEGER NOT NULL UNIQUE, -- the id every search returns, as given or from 0 up
-        vector   BLOB                     -- 4 bytes per f32, little-endian; NULL when only codes are kept
+        vector   BLOB                     -- 4 bytes per f32, little-endian; NULL when only codes
+                                          -- are kept, or when the vectors are kept in chunks
     );
     -- The indexes built on the collection. Each owns tables named after it ('<name>_...'),
     -- and records the metric and the generation of the collection it is up to date with.
@@ -100,7 +149,7 @@ const CREATE_SCHEMA: &str = "
 /// collection creates its index there), so a crash cannot leave half a new file.
 pub fn load_or_create(
     connection: &Connection,
-    create_as: Option<StoreKind>,
+    create_as: Option<(StoreKind, Layout)>,
     path: &str,
     also_create: &dyn Fn(&Connection, &Metadata) -> Result<()>,
 ) -> Result<Metadata> {
@@ -126,8 +175,8 @@ pub fn load_or_create(
         .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
         .map_err(|e| super::connection::explain_open_error(e, path))?;
     let metadata = match (table_count, create_as) {
-        (0, Some(kind)) => {
-            let metadata = create(&transaction, kind)?;
+        (0, Some((kind, layout))) => {
+            let metadata = create(&transaction, kind, layout)?;
             also_create(&transaction, &metadata)?;
             metadata
         }
@@ -156,6 +205,12 @@ pub fn load(connection: &Connection, path: &str) -> Result<Metadata> {
     let kind_text = read_value(connection, KIND)?.unwrap_or_default();
     let kind = StoreKind::parse(&kind_text)
         .ok_or_else(|| not_ours(format!("meta.kind {kind_text:?} is not a collection kind")))?;
+    let layout = match read_value(connection, LAYOUT)? {
+        // Files of schema 2 have no such setting: they are all of the row layout.
+        None => Layout::Rows,
+        Some(text) => Layout::parse(&text)
+            .ok_or_else(|| not_ours(format!("meta.layout {text:?} is not a layout")))?,
+    };
     let dimension = match read_value(connection, DIMENSION)? {
         None => None,
         Some(text) => Some(parse_dimension(&text).map_err(not_ours)?),
@@ -167,6 +222,7 @@ pub fn load(connection: &Connection, path: &str) -> Result<Metadata> {
     let generation = read_generation(connection, path)?;
     Ok(Metadata {
         kind,
+        layout,
         dimension,
         metric,
         generation,
@@ -188,7 +244,7 @@ fn parse_dimension(text: &str) -> std::result::Result<usize, String> {
 }
 
 // ANCHOR: check_version
-/// Refuses files of any schema version but this build's own.
+/// Refuses files of a schema version this build does not read.
 fn check_version(
     stored: Option<String>,
     path: &str,
@@ -198,10 +254,11 @@ fn check_version(
     let found = text
         .parse::<i64>()
         .map_err(|_| not_ours(format!("its schema version {text:?} is not a number")))?;
-    if found != SCHEMA_VERSION {
+    if !(OLDEST_READABLE_VERSION..=SCHEMA_VERSION).contains(&found) {
         return Err(Error::UnsupportedSchemaVersion {
             path: path.to_string(),
             found,
+            oldest: OLDEST_READABLE_VERSION,
             supported: SCHEMA_VERSION,
         });
     }
@@ -210,8 +267,11 @@ fn check_version(
 // ANCHOR_END: check_version
 
 /// Creates the tables and the first settings, inside the caller's transaction.
-fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {
+fn create(connection: &Connection, kind: StoreKind, layout: Layout) -> Result<Metadata> {
     connection.execute_batch(CREATE_SCHEMA)?;
+    if layout == Layout::Chunks {
+        super::chunks::ChunkTable::new(VECTOR_CHUNKS, 1).create(connection)?;
+    }
     let metric = match kind {
         StoreKind::Vectors => Metric::default(),
         // Asymmetric distances estimate euclidean distances: that is the metric of codes.
@@ -221,6 +281,7 @@ fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {
         (FORMAT, FORMAT_NAME.to_string()),
         (VERSION, SCHEMA_VERSION.to_string()),
         (KIND, kind.as_str().to_string()),
+        (LAYOUT, layout.as_str().to_string()),
         (METRIC, metric.as_str().to_string()),
         (GENERATION, "0".to_string()),
     ] {
@@ -228,6 +289,7 @@ fn create(connection: &Connection, kind: StoreKind) -> Result<Metadata> {
     }
     Ok(Metadata {
         kind,
+        layout,
         dimension: None,
         metric,
         generation: 0,
@@ -252,10 +314,10 @@ pub fn bump_generation(connection: &Connection, path: &str) -> Result<i64> {
 
 /// The value stored under `key`, if any.
 pub fn read_value(connection: &Connection, key: &str) -> Result<Option<String>> {
+    // Cached: every search reads the generation, and preparing costs more than stepping.
     Ok(connection
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-            row.get(0)
-        })
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
         .optional()?)
 }
 

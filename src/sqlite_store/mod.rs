@@ -10,8 +10,10 @@
 //! `id` the id searches return and `vector` the raw `f32` bytes, and `indexes` for the catalog
 //! of indexes built on the collection. Each index keeps its own data in tables of its own.
 
+pub mod chunks;
 pub mod connection;
 pub mod metadata;
 pub mod rows;
+pub mod stored_vectors;
 
-pub use metadata::{Metadata, StoreKind, SCHEMA_VERSION};
+pub use metadata::{Layout, Metadata, StoreKind, SCHEMA_VERSION};

@@ -8,7 +8,7 @@
 use super::VectorDbSqlite;
 use crate::engine::{IndexSpec, IvfSettings, Neighbour, SearchParams};
 use crate::error::{Error, Result};
-use crate::kmeans::KMeansConfig;
+use crate::kmeans::{Initialisation, KMeansBackend, KMeansConfig};
 use crate::validation::check_k;
 
 /// The name of the k-means index in the collection.
@@ -39,7 +39,13 @@ impl VectorDbSqlite {
     /// The training settings `create_kmeans_index` uses: FAISS's, 25 rounds on a sample of at
     /// most 256 vectors per centroid ([`IvfSettings::new`]).
     pub fn default_index_config(n_clusters: usize) -> KMeansConfig {
-        IvfSettings::new(n_clusters).kmeans
+        KMeansConfig {
+            // Chapter 6 teaches k-means with linfa, from k-means++ starts; the engine's own
+            // default is the fast path from random starts (chapter 12).
+            backend: KMeansBackend::Linfa,
+            init: Initialisation::KMeansPlusPlus,
+            ..IvfSettings::new(n_clusters).kmeans
+        }
     }
     // ANCHOR_END: default_index_config
 

@@ -6,6 +6,11 @@
 //! lists each id exactly once, in a cell that exists, with the collection's vector; a PQ index
 //! holds one code of `m` bytes per id and the codebook that gives them meaning). Each problem is
 //! reported, not just the first, so a damaged file can be judged as a whole.
+//!
+//! A file of the chunked layout keeps its vectors, lists and codes in chunks; [`chunks`] checks
+//! those.
+
+mod chunks;
 
 use std::path::Path;
 
@@ -16,7 +21,7 @@ use crate::engine::catalog::{self, IndexRecord};
 use crate::engine::indexes::{IvfIndex, PqIndex};
 use crate::engine::IndexKind;
 use crate::error::Result;
-use crate::sqlite_store::{connection, metadata, StoreKind};
+use crate::sqlite_store::{connection, metadata, Layout, Metadata, StoreKind};
 
 // ANCHOR: problem
 /// One thing wrong with a file, and where.
@@ -34,7 +39,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(table: impl Into<String>, what: impl Into<String>) -> Problem {
+pub(super) fn problem(table: impl Into<String>, what: impl Into<String>) -> Problem {
     Problem {
         table: table.into(),
         what: what.into(),
@@ -64,7 +69,12 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
             return Ok(problems);
         }
     };
-    problems.extend(vector_rows(&connection, metadata.kind, metadata.dimension)?);
+    match metadata.layout {
+        Layout::Rows => {
+            problems.extend(vector_rows(&connection, metadata.kind, metadata.dimension)?)
+        }
+        Layout::Chunks => problems.extend(chunks::vector_chunks(&connection, &metadata)?),
+    }
     let records = match catalog::read_all(&connection) {
         Ok(records) => records,
         Err(e) => {
@@ -82,7 +92,10 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
                 ),
             ));
         }
-        problems.extend(index_tables(&connection, record, metadata.dimension)?);
+        problems.extend(match metadata.layout {
+            Layout::Rows => index_tables(&connection, record, &metadata)?,
+            Layout::Chunks => chunks::index_chunks(&connection, record, &metadata)?,
+        });
     }
     Ok(problems)
 }
@@ -152,8 +165,9 @@ fn vector_rows(
 fn index_tables(
     connection: &Connection,
     record: IndexRecord,
-    dimension: Option<usize>,
+    metadata: &Metadata,
 ) -> Result<Vec<Problem>> {
+    let dimension = metadata.dimension;
     let name = record.name.clone();
     let mut problems = Vec::new();
     let (data_table, loaded) = match record.kind {
@@ -162,13 +176,14 @@ fn index_tables(
             dimension
                 .ok_or_else(|| "no dimension recorded".to_string())
                 .and_then(|d| {
-                    IvfIndex::load(connection, record.clone(), d).map_err(|e| e.to_string())
+                    IvfIndex::load(connection, record.clone(), d, Layout::Rows)
+                        .map_err(|e| e.to_string())
                 })
                 .map(|index| index.nlist()),
         ),
         IndexKind::Pq => (
             format!("{name}_codes"),
-            PqIndex::load(connection, record.clone(), dimension)
+            PqIndex::load(connection, record.clone(), dimension, Layout::Rows)
                 .map(|index| index.m_chunks())
                 .map_err(|e| e.to_string()),
         ),

@@ -8,8 +8,8 @@ use crate::engine::indexes::{IvfIndex, IvfSettings, PqIndex, PqSettings};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
-use crate::sqlite_store::{rows, StoreKind};
-use crate::vector_blob::blob_to_vector;
+use crate::sqlite_store::stored_vectors::for_each_vector;
+use crate::sqlite_store::{Metadata, StoreKind};
 
 // ANCHOR: index_spec
 /// What index to build, with its settings.
@@ -29,16 +29,15 @@ impl IndexSpec {
         &self,
         connection: &rusqlite::Connection,
         name: &str,
-        metric: crate::distances::Metric,
-        generation: i64,
+        collection: &Metadata,
         data: (&[i64], &[Vec<f32>]),
     ) -> Result<Box<dyn StoredIndex>> {
         Ok(match self {
             IndexSpec::Ivf(settings) => Box::new(IvfIndex::build(
-                connection, name, settings, metric, generation, data,
+                connection, name, settings, collection, data,
             )?),
             IndexSpec::Pq(settings) => Box::new(PqIndex::build(
-                connection, name, settings, metric, generation, data,
+                connection, name, settings, collection, data,
             )?),
         })
     }
@@ -75,15 +74,9 @@ impl Collection {
             if state.metadata.kind != StoreKind::Vectors {
                 return Err(Error::NoRawVectors { path });
             }
-            let (ids, vectors) = read_all_vectors(connection, state.metadata.dimension)?;
+            let (ids, vectors) = read_all_vectors(connection, &state.metadata)?;
             let data = (ids.as_slice(), vectors.as_slice());
-            let index = spec.build(
-                connection,
-                name,
-                state.metadata.metric,
-                state.metadata.generation,
-                data,
-            )?;
+            let index = spec.build(connection, name, &state.metadata, data)?;
             if let Some(previous) = state.indexes.get(name) {
                 if previous.record().kind != index.record().kind {
                     previous.drop_tables(connection)?;
@@ -279,12 +272,11 @@ pub(super) fn find<'s>(state: &'s super::State, name: &str) -> Result<&'s dyn St
 /// sample (drawn by position in this list) and so the index do not depend on storage order.
 fn read_all_vectors(
     connection: &rusqlite::Connection,
-    dimension: Option<usize>,
+    collection: &Metadata,
 ) -> Result<(Vec<i64>, Vec<Vec<f32>>)> {
-    let dimension = dimension.unwrap_or(0);
     let mut pairs = Vec::new();
-    rows::for_each_row(connection, |id, blob| {
-        pairs.push((id, blob_to_vector(blob, dimension)?));
+    for_each_vector(connection, collection, |id, vector| {
+        pairs.push((id, vector.to_vec()));
         Ok(())
     })?;
     pairs.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));

@@ -2,9 +2,9 @@
 
 use super::{Collection, State};
 use crate::error::{Error, Result};
+use crate::sqlite_store::stored_vectors::store_vectors;
 use crate::sqlite_store::{metadata, rows, StoreKind};
 use crate::validation::check_batch;
-use crate::vector_blob::vector_to_blob;
 
 impl Collection {
     // ANCHOR: insert
@@ -47,7 +47,7 @@ impl Collection {
             if state.metadata.dimension.is_none() {
                 metadata::write_value(connection, metadata::DIMENSION, &dimension.to_string())?;
             }
-            store_rows(connection, state, &ids, vectors)?;
+            store_rows(connection, state, dimension, &ids, vectors)?;
             let slices: Vec<&[f32]> = vectors.iter().map(AsRef::as_ref).collect();
             for index in state.indexes.values_mut() {
                 index.add(connection, &ids, &slices)?;
@@ -60,17 +60,18 @@ impl Collection {
     // ANCHOR_END: insert
 }
 
-/// The collection's own rows: raw vectors, or only ids when the codes are all it keeps.
+/// The collection's own rows: raw vectors (in rows or chunks), or only ids when the codes are
+/// all it keeps.
 fn store_rows<V: AsRef<[f32]>>(
     connection: &rusqlite::Connection,
     state: &State,
+    dimension: usize,
     ids: &[i64],
     vectors: &[V],
 ) -> Result<()> {
     match state.metadata.kind {
         StoreKind::Vectors => {
-            let blobs: Vec<Vec<u8>> = vectors.iter().map(|v| vector_to_blob(v.as_ref())).collect();
-            rows::insert_all(connection, ids, blobs.iter().map(|b| Some(b.as_slice())))
+            store_vectors(connection, state.metadata.layout, dimension, ids, vectors)
         }
         StoreKind::ProductQuantized => rows::insert_all(connection, ids, ids.iter().map(|_| None)),
     }

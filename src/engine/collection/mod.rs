@@ -17,7 +17,7 @@ mod insert;
 mod search;
 mod view;
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -29,10 +29,13 @@ pub use view::CollectionIndex;
 use crate::distances::Metric;
 use crate::engine::catalog::{self, IndexRecord};
 use crate::engine::indexes::{BrokenIndex, IvfIndex, PqIndex, PqSettings};
+use crate::engine::scan::{ScanMode, VectorMatrix};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
-use crate::sqlite_store::{connection, metadata, rows, Metadata, StoreKind};
+use crate::sqlite_store::{
+    connection, metadata, rows, stored_vectors, Layout, Metadata, StoreKind,
+};
 
 // ANCHOR: collection
 /// Vectors under `i64` ids in an SQLite file (or in memory), and the indexes built on them.
@@ -43,6 +46,8 @@ pub struct Collection {
     path: String,
     /// What was read from the file, as of `state.metadata.generation`.
     state: RefCell<State>,
+    /// Whether searches read from SQLite or from memory (this handle's choice, not the file's).
+    mode: ScanMode,
 }
 
 /// The cached settings and indexes of a collection.
@@ -52,6 +57,27 @@ struct State {
     indexes: BTreeMap<String, Box<dyn StoredIndex>>,
     /// `false` after a failed write, whose changes to the cache were rolled back in the file.
     valid: bool,
+    /// The raw vectors held in memory, loaded by the first preloaded brute-force search.
+    memory: OnceCell<VectorMatrix>,
+}
+
+impl State {
+    fn new(metadata: Metadata, indexes: BTreeMap<String, Box<dyn StoredIndex>>) -> Self {
+        State {
+            metadata,
+            indexes,
+            valid: true,
+            memory: OnceCell::new(),
+        }
+    }
+
+    /// Drops what is held in memory, after a write changed what it mirrors.
+    fn forget_memory(&mut self) {
+        self.memory.take();
+        for index in self.indexes.values_mut() {
+            index.forget_memory();
+        }
+    }
 }
 // ANCHOR_END: collection
 
@@ -68,7 +94,21 @@ impl Collection {
     /// [`Error::CannotOpen`], [`Error::NotOurDatabase`] or [`Error::UnsupportedSchemaVersion`]:
     /// a file that is not ours is refused before anything is written to it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_file(path.as_ref(), Some(StoreKind::Vectors), &nothing_more)
+        Self::open_with_layout(path, Layout::Rows)
+    }
+
+    /// As [`open`](Self::open), creating a new collection in `layout`; an existing file keeps
+    /// the layout it was created with.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with_layout(path: impl AsRef<Path>, layout: Layout) -> Result<Self> {
+        Self::open_file(
+            path.as_ref(),
+            Some((StoreKind::Vectors, layout)),
+            &nothing_more,
+        )
     }
 
     /// Opens the collection in an existing file; never creates one.
@@ -86,10 +126,19 @@ impl Collection {
     ///
     /// An SQLite error if memory cannot be had.
     pub fn open_in_memory() -> Result<Self> {
+        Self::open_in_memory_with_layout(Layout::Rows)
+    }
+
+    /// A new collection of raw vectors in memory, in `layout`.
+    ///
+    /// # Errors
+    ///
+    /// An SQLite error if memory cannot be had.
+    pub fn open_in_memory_with_layout(layout: Layout) -> Result<Self> {
         Self::from_connection(
             connection::open_memory()?,
             ":memory:",
-            StoreKind::Vectors,
+            (StoreKind::Vectors, layout),
             &nothing_more,
         )
     }
@@ -105,16 +154,25 @@ impl Collection {
     pub fn open_quantized(path: Option<&Path>, settings: &PqSettings) -> Result<Self> {
         // A new file gets its schema and its one index in one transaction.
         let create_index = |connection: &Connection, metadata: &Metadata| -> Result<()> {
-            let index =
-                PqIndex::create_untrained(connection, PQ_INDEX, settings, metadata.generation)?;
+            let index = PqIndex::create_untrained(
+                connection,
+                PQ_INDEX,
+                settings,
+                metadata.generation,
+                metadata.layout,
+            )?;
             catalog::write(connection, index.record())
         };
         let collection = match path {
-            Some(path) => Self::open_file(path, Some(StoreKind::ProductQuantized), &create_index)?,
+            Some(path) => Self::open_file(
+                path,
+                Some((StoreKind::ProductQuantized, Layout::Rows)),
+                &create_index,
+            )?,
             None => Self::from_connection(
                 connection::open_memory()?,
                 ":memory:",
-                StoreKind::ProductQuantized,
+                (StoreKind::ProductQuantized, Layout::Rows),
                 &create_index,
             )?,
         };
@@ -145,7 +203,7 @@ impl Collection {
     // ANCHOR: open_file
     fn open_file(
         path: &Path,
-        create_as: Option<StoreKind>,
+        create_as: Option<(StoreKind, Layout)>,
         also_create: &dyn Fn(&Connection, &Metadata) -> Result<()>,
     ) -> Result<Self> {
         let connection = connection::open_file(path, create_as.is_some())?;
@@ -160,10 +218,10 @@ impl Collection {
     fn from_connection(
         connection: Connection,
         path: &str,
-        kind: StoreKind,
+        create_as: (StoreKind, Layout),
         also_create: &dyn Fn(&Connection, &Metadata) -> Result<()>,
     ) -> Result<Self> {
-        let metadata = metadata::load_or_create(&connection, Some(kind), path, also_create)?;
+        let metadata = metadata::load_or_create(&connection, Some(create_as), path, also_create)?;
         Self::with_metadata(connection, path.to_string(), metadata)
     }
 
@@ -172,11 +230,8 @@ impl Collection {
         Ok(Collection {
             connection,
             path,
-            state: RefCell::new(State {
-                metadata,
-                indexes,
-                valid: true,
-            }),
+            state: RefCell::new(State::new(metadata, indexes)),
+            mode: ScanMode::Streamed,
         })
     }
 
@@ -189,6 +244,34 @@ impl Collection {
     pub fn kind(&self) -> StoreKind {
         self.state.borrow().metadata.kind
     }
+
+    /// How the file lays its vectors out: one row each, or in chunks.
+    pub fn layout(&self) -> Layout {
+        self.state.borrow().metadata.layout
+    }
+
+    /// Whether searches read from SQLite or from memory.
+    pub fn scan_mode(&self) -> ScanMode {
+        self.mode
+    }
+
+    // ANCHOR: set_scan_mode
+    /// Chooses where searches read vectors: from SQLite at every query ([`ScanMode::Streamed`],
+    /// the default), or from memory ([`ScanMode::Preloaded`]), loaded by the first search that
+    /// needs them (or by [`preload`](Self::preload)) and loaded again after any write, by this
+    /// handle or another.
+    ///
+    /// # Errors
+    ///
+    /// An SQLite error from changing how the file is read.
+    pub fn set_scan_mode(&mut self, mode: ScanMode) -> Result<()> {
+        self.mode = mode;
+        if mode == ScanMode::Streamed {
+            self.state.get_mut().forget_memory();
+        }
+        connection::map_file(&self.connection, mode == ScanMode::Streamed)
+    }
+    // ANCHOR_END: set_scan_mode
 
     /// The dimension fixed by the first insert, if any (as of the last operation).
     pub fn dimension(&self) -> Option<usize> {
@@ -234,16 +317,15 @@ impl Collection {
     /// [`Error::NoRawVectors`] for a collection that keeps only codes; a corrupt row.
     pub fn get(&self, id: i64) -> Result<Option<Vec<f32>>> {
         self.read(|connection, state| {
-            let Some(dimension) = state.metadata.dimension else {
-                return Ok(None);
-            };
-            match rows::read_row(connection, id)? {
-                None => Ok(None),
-                Some(None) => Err(Error::NoRawVectors {
-                    path: self.path.clone(),
-                }),
-                Some(Some(blob)) => Ok(Some(crate::vector_blob::blob_to_vector(&blob, dimension)?)),
+            if state.metadata.kind != StoreKind::Vectors {
+                return match rows::read_row(connection, id)? {
+                    None => Ok(None),
+                    Some(_) => Err(Error::NoRawVectors {
+                        path: self.path.clone(),
+                    }),
+                };
             }
+            stored_vectors::read_vector(connection, &state.metadata, id)
         })
     }
 
@@ -299,6 +381,7 @@ impl Collection {
             catalog::advance(&transaction, before, after)?;
             transaction.commit()?;
             state.metadata.generation = after;
+            state.forget_memory();
             // The cached records move on as the file's did. Without this, the cache (current by
             // its generation, so never re-read) kept every index at `before`, and the next
             // search through any index was refused as stale.
@@ -327,11 +410,7 @@ impl Collection {
         if !current {
             let metadata = metadata::load(connection, &self.path)?;
             let indexes = load_indexes(connection, &metadata)?;
-            *self.state.borrow_mut() = State {
-                metadata,
-                indexes,
-                valid: true,
-            };
+            *self.state.borrow_mut() = State::new(metadata, indexes);
         }
         Ok(())
     }
@@ -392,9 +471,19 @@ fn load_index(
                 index: record.name.clone(),
                 reason: "the collection has no dimension yet".to_string(),
             })?;
-            Box::new(IvfIndex::load(connection, record, dimension)?)
+            Box::new(IvfIndex::load(
+                connection,
+                record,
+                dimension,
+                metadata.layout,
+            )?)
         }
-        IndexKind::Pq => Box::new(PqIndex::load(connection, record, metadata.dimension)?),
+        IndexKind::Pq => Box::new(PqIndex::load(
+            connection,
+            record,
+            metadata.dimension,
+            metadata.layout,
+        )?),
         IndexKind::Flat => {
             return Err(Error::BadIndexRecord {
                 index: record.name,

@@ -1,10 +1,12 @@
 //! Searching a collection: brute force over its rows, or through one of its indexes.
 
 use super::indexes::find;
-use super::Collection;
+use super::{Collection, State};
+use crate::engine::scan::{BlockScorer, ScanMode, VectorMatrix};
 use crate::engine::{Neighbour, SearchParams};
 use crate::error::{Error, Result};
-use crate::sqlite_store::{rows, StoreKind};
+use crate::sqlite_store::stored_vectors::{for_each_vector, for_each_vector_chunk};
+use crate::sqlite_store::{rows, Layout, StoreKind};
 use crate::top_k::TopK;
 use crate::validation::check_vector;
 use crate::vector_blob::blob_as_vector;
@@ -35,7 +37,19 @@ impl Collection {
                 let Some(dimension) = state.metadata.dimension else {
                     return Ok(Vec::new()); // nothing stored yet
                 };
-                search_every_row(connection, state.metadata.metric, dimension, query, params.k)
+                let metric = state.metadata.metric;
+                match (self.mode, state.metadata.layout) {
+                    (ScanMode::Preloaded, _) => {
+                        check_vector(query, dimension)?;
+                        Ok(memory_of(connection, state)?.search(metric, query, params.k))
+                    }
+                    (ScanMode::Streamed, Layout::Rows) => {
+                        search_every_row(connection, metric, dimension, query, params.k)
+                    }
+                    (ScanMode::Streamed, Layout::Chunks) => {
+                        search_every_chunk(connection, metric, dimension, query, params.k)
+                    }
+                }
             }
             Some(name) => {
                 let index = find(state, name)?;
@@ -49,11 +63,38 @@ impl Collection {
                         ),
                     });
                 }
-                index.search(connection, &state.metadata, query, params)
+                index.search(connection, &state.metadata, query, params, self.mode)
             }
         })
     }
     // ANCHOR_END: search
+
+    /// Loads into memory now what preloaded searches through `index` (`None`: brute force)
+    /// read, so that the first query does not pay for it. Switches this handle to
+    /// [`ScanMode::Preloaded`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchIndex`]; [`Error::NoRawVectors`] for brute force on a collection that
+    /// keeps only codes; a storage error.
+    pub fn preload(&mut self, index: Option<&str>) -> Result<()> {
+        self.set_scan_mode(ScanMode::Preloaded)?;
+        self.read(|connection, state| match index {
+            None | Some("flat") => {
+                if state.metadata.kind != StoreKind::Vectors {
+                    return Err(Error::NoRawVectors {
+                        path: self.path.clone(),
+                    });
+                }
+                memory_of(connection, state).map(|_| ())
+            }
+            Some(name) => find(state, name)?.preload(connection),
+        })?;
+        // The copy in memory is what searches read now: SQLite's own cache of the pages it
+        // was loaded from would only double the memory the collection costs.
+        self.connection.execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
 
     /// The cells an inverted-file search of `query` reads, best first.
     ///
@@ -76,6 +117,47 @@ impl Collection {
         })
     }
 }
+
+// ANCHOR: memory_of
+/// The collection's vectors in memory, read from the file the first time they are needed.
+fn memory_of<'s>(connection: &rusqlite::Connection, state: &'s State) -> Result<&'s VectorMatrix> {
+    if let Some(matrix) = state.memory.get() {
+        return Ok(matrix);
+    }
+    let mut matrix = VectorMatrix::new(state.metadata.dimension.unwrap_or(0));
+    for_each_vector(connection, &state.metadata, |id, vector| {
+        matrix.extend(&[id], vector);
+        Ok(())
+    })?;
+    log::info!(
+        "{} vectors loaded into memory ({} bytes)",
+        matrix.len(),
+        matrix.bytes()
+    );
+    Ok(state.memory.get_or_init(|| matrix))
+}
+// ANCHOR_END: memory_of
+
+// ANCHOR: search_every_chunk
+/// Brute force straight from SQLite, a chunk at a time: each chunk's vectors are one block
+/// for the kernels, and only one chunk is in memory at a time.
+fn search_every_chunk(
+    connection: &rusqlite::Connection,
+    metric: crate::distances::Metric,
+    dimension: usize,
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<Neighbour>> {
+    check_vector(query, dimension)?;
+    let mut best = TopK::new(k, metric);
+    let mut scorer = BlockScorer::new(metric, query);
+    for_each_vector_chunk(connection, dimension, |ids, vectors| {
+        scorer.offer(vectors, None, &mut best, |i| ids[i]);
+        Ok(())
+    })?;
+    Ok(BlockScorer::finish(metric, best))
+}
+// ANCHOR_END: search_every_chunk
 
 // ANCHOR: search_every_row
 /// Brute force straight from SQLite: every row streamed through a bounded heap of the k best,

@@ -66,6 +66,7 @@ impl StoredIndex for BrokenIndex {
         _collection: &Metadata,
         _query: &[f32],
         _params: &SearchParams,
+        _mode: crate::engine::scan::ScanMode,
     ) -> Result<Vec<Neighbour>> {
         self.refuse()
     }

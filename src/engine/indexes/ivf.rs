@@ -11,17 +11,25 @@
 //! by cell, so that a probe reads a run of neighbouring pages (FAISS's `IndexIVFFlat` also keeps
 //! its own copy of the vectors in its lists). Vectors inserted later join their cell's list at
 //! the end of the table.
+//!
+//! That is the row layout, the book's first version. In a collection of the chunked layout the
+//! lists are chunks instead ([`super::ivf_lists`]): each cell's vectors end to end in a few
+//! BLOBs, scored as blocks by the vector kernels, and held in memory in the preloaded mode.
+
+use std::cell::OnceCell;
 
 use rusqlite::{params, Connection};
 
 use crate::distances::Metric;
 use crate::engine::catalog::{IndexRecord, Settings};
+use crate::engine::indexes::ivf_lists::ChunkedLists;
+use crate::engine::scan::{BlockScorer, ScanMode, VectorMatrix};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
-use crate::kmeans::{train_centroids, KMeansConfig};
+use crate::kmeans::{assign_flat, train_centroids, Initialisation, KMeansBackend, KMeansConfig};
 use crate::sqlite_store::rows::visit_rows;
-use crate::sqlite_store::Metadata;
+use crate::sqlite_store::{Layout, Metadata};
 use crate::top_k::TopK;
 use crate::utils::timing::measure;
 use crate::validation::check_vector;
@@ -40,13 +48,16 @@ pub struct IvfSettings {
 impl IvfSettings {
     /// FAISS's recipe for `nlist` cells: 25 rounds of k-means on a sample of at most 256
     /// vectors per centroid. Cells only need to be roughly right (a search probes several), so
-    /// more polished centroids are not worth the extra time.
+    /// more polished centroids are not worth the extra time. As in FAISS, the rounds run in
+    /// matrix form ([`KMeansBackend::Matrix`]) from vectors drawn at random.
     pub fn new(nlist: usize) -> Self {
         IvfSettings {
             nlist,
             kmeans: KMeansConfig {
                 max_iterations: 25,
                 max_points_per_centroid: Some(256),
+                backend: KMeansBackend::Matrix,
+                init: Initialisation::RandomPoints,
                 ..KMeansConfig::new(nlist)
             },
         }
@@ -71,6 +82,12 @@ pub struct IvfIndex {
     record: IndexRecord,
     dimension: usize,
     centroids: Vec<Vec<f32>>,
+    /// The collection's layout, which the lists follow.
+    layout: Layout,
+    /// The centroids end to end, for the kernels (chunked layout).
+    centroid_matrix: VectorMatrix,
+    /// Every cell's list in memory, loaded by the first preloaded search.
+    memory: OnceCell<Vec<VectorMatrix>>,
 }
 
 impl IvfIndex {
@@ -86,10 +103,10 @@ impl IvfIndex {
         connection: &Connection,
         name: &str,
         settings: &IvfSettings,
-        metric: Metric,
-        generation: i64,
+        collection: &Metadata,
         (ids, vectors): (&[i64], &[Vec<f32>]),
     ) -> Result<Self> {
+        let (metric, generation) = (collection.metric, collection.generation);
         let dimension = vectors.first().map_or(0, Vec::len);
         if settings.nlist == 0 || settings.nlist > vectors.len() {
             return Err(Error::InvalidClusterCount {
@@ -114,8 +131,8 @@ impl IvfIndex {
             "k-means: trained in {:.2} s; filing vectors into cells",
             took.as_secs_f64()
         );
-        let index = IvfIndex {
-            record: IndexRecord {
+        let index = IvfIndex::new(
+            IndexRecord {
                 name: name.to_string(),
                 kind: IndexKind::Ivf,
                 metric,
@@ -134,7 +151,8 @@ impl IvfIndex {
             },
             dimension,
             centroids,
-        };
+            collection.layout,
+        );
         index.drop_tables(connection)?;
         index.create_tables(connection)?;
         index.write_centroids(connection)?;
@@ -155,7 +173,12 @@ impl IvfIndex {
     ///
     /// [`Error::BadIndexRecord`] when the centroids are missing, too many, or of another
     /// dimension than the collection's.
-    pub fn load(connection: &Connection, record: IndexRecord, dimension: usize) -> Result<Self> {
+    pub fn load(
+        connection: &Connection,
+        record: IndexRecord,
+        dimension: usize,
+        layout: Layout,
+    ) -> Result<Self> {
         let nlist: usize = record.settings.number("nlist", &record.name)?;
         let bad = |reason: String| Error::BadIndexRecord {
             index: record.name.clone(),
@@ -189,11 +212,31 @@ impl IvfIndex {
                     .map_err(|e| bad(format!("centroid of cell {cell}: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(IvfIndex {
+        Ok(IvfIndex::new(record, dimension, centroids, layout))
+    }
+
+    fn new(
+        record: IndexRecord,
+        dimension: usize,
+        centroids: Vec<Vec<f32>>,
+        layout: Layout,
+    ) -> Self {
+        let mut centroid_matrix = VectorMatrix::new(dimension);
+        for (cell, centroid) in (0i64..).zip(&centroids) {
+            centroid_matrix.extend(&[cell], centroid);
+        }
+        IvfIndex {
             record,
             dimension,
             centroids,
-        })
+            layout,
+            centroid_matrix,
+            memory: OnceCell::new(),
+        }
+    }
+
+    fn chunked_lists(&self) -> ChunkedLists {
+        ChunkedLists::new(&self.record.name, self.dimension)
     }
 
     /// How many cells.
@@ -203,6 +246,12 @@ impl IvfIndex {
 
     fn create_tables(&self, connection: &Connection) -> Result<()> {
         let name = &self.record.name;
+        if self.layout == Layout::Chunks {
+            connection.execute_batch(&format!(
+                "CREATE TABLE {name}_centroids (cell INTEGER PRIMARY KEY, centroid BLOB NOT NULL);"
+            ))?;
+            return self.chunked_lists().create(connection);
+        }
         connection.execute_batch(&format!(
             "CREATE TABLE {name}_centroids (
                  cell     INTEGER PRIMARY KEY,
@@ -234,12 +283,17 @@ impl IvfIndex {
     /// Files `rows` into their cells: sorted by (cell, id) first, so that each cell's rows sit
     /// side by side in the table and a probe reads a run of neighbouring pages.
     fn write_lists(&self, connection: &Connection, rows: &[(i64, &[f32])]) -> Result<()> {
-        let metric = self.record.metric;
-        let mut filed: Vec<(i64, i64, &[f32])> = rows
-            .iter()
-            .map(|&(id, vector)| (self.cell_of(metric, vector), id, vector))
+        let vectors: Vec<&[f32]> = rows.iter().map(|&(_, vector)| vector).collect();
+        let mut filed: Vec<(i64, i64, &[f32])> = self
+            .cells_of_all(&vectors)
+            .into_iter()
+            .zip(rows)
+            .map(|(cell, &(id, vector))| (cell, id, vector))
             .collect();
         filed.sort_unstable_by_key(|&(cell, id, _)| (cell, id));
+        if self.layout == Layout::Chunks {
+            return self.chunked_lists().append_filed(connection, &filed);
+        }
         self.insert_into_lists(connection, filed.into_iter())
     }
     // ANCHOR_END: write_lists
@@ -264,12 +318,75 @@ impl IvfIndex {
     // ANCHOR: cell_of
     /// The cell a vector is filed in: the first one its own query would probe.
     fn cell_of(&self, metric: Metric, vector: &[f32]) -> i64 {
-        best_cells(metric, &self.centroids, vector, 1)
+        self.cells_for(metric, vector, 1)
             .first()
             .copied()
             .unwrap_or(0)
     }
     // ANCHOR_END: cell_of
+
+    /// The cell of each of `vectors`, as [`cell_of`](Self::cell_of) files them. A large
+    /// euclidean batch in the chunked layout is filed as k-means assigns (the matrix form of
+    /// chapter 12), which ranks the centroids alike, up to rounding.
+    fn cells_of_all(&self, vectors: &[&[f32]]) -> Vec<i64> {
+        let metric = self.record.metric;
+        if self.layout == Layout::Rows || metric != Metric::Euclidean || vectors.len() < 1024 {
+            return vectors.iter().map(|v| self.cell_of(metric, v)).collect();
+        }
+        let data: Vec<f32> = vectors.concat();
+        let (mut labels, mut distances) = (vec![0; vectors.len()], vec![0.0; vectors.len()]);
+        assign_flat(
+            &data,
+            self.dimension,
+            self.centroid_matrix.values(),
+            &mut labels,
+            &mut distances,
+        );
+        labels
+            .into_iter()
+            .map(|label| i64::try_from(label).unwrap_or(0))
+            .collect()
+    }
+
+    /// The `n` best cells for `vector`: [`best_cells`] in the row layout, the same ranking
+    /// through the kernels in the chunked one (filing and probing always use the same one).
+    fn cells_for(&self, metric: Metric, vector: &[f32], n: usize) -> Vec<i64> {
+        match self.layout {
+            Layout::Rows => best_cells(metric, &self.centroids, vector, n),
+            Layout::Chunks => self
+                .centroid_matrix
+                .search(metric, vector, n)
+                .into_iter()
+                .map(|n| n.id)
+                .collect(),
+        }
+    }
+
+    /// The lists in memory, read from the file the first time they are needed.
+    fn memory(&self, connection: &Connection) -> Result<&[VectorMatrix]> {
+        if let Some(cells) = self.memory.get() {
+            return Ok(cells);
+        }
+        let cells = match self.layout {
+            Layout::Chunks => self.chunked_lists().load(connection, self.nlist())?,
+            Layout::Rows => {
+                let mut cells = vec![VectorMatrix::new(self.dimension); self.nlist()];
+                for (id, vector) in self.read_lists(connection)? {
+                    let cell = self.cell_of(self.record.metric, &vector);
+                    if let Some(cell) = usize::try_from(cell).ok().and_then(|c| cells.get_mut(c)) {
+                        cell.extend(&[id], &vector);
+                    }
+                }
+                cells
+            }
+        };
+        log::info!(
+            "index {}: {} lists loaded into memory",
+            self.record.name,
+            cells.len()
+        );
+        Ok(self.memory.get_or_init(|| cells))
+    }
 
     /// `n_probes` from the parameters (1 by default, as in FAISS), checked against `nlist`.
     fn n_probes(&self, params: &SearchParams) -> Result<usize> {
@@ -285,6 +402,11 @@ impl IvfIndex {
 
     /// Every `(id, vector)` of the lists, in id order.
     fn read_lists(&self, connection: &Connection) -> Result<Vec<(i64, Vec<f32>)>> {
+        if self.layout == Layout::Chunks {
+            let mut rows = self.chunked_lists().read_all(connection)?;
+            rows.sort_unstable_by_key(|&(id, _)| id);
+            return Ok(rows);
+        }
         let mut statement = connection.prepare(&format!(
             "SELECT id, vector FROM {}_lists ORDER BY id",
             self.record.name
@@ -297,6 +419,42 @@ impl IvfIndex {
         })?;
         Ok(rows)
     }
+}
+
+impl IvfIndex {
+    // ANCHOR: search_blocks
+    /// A search that scores whole blocks: each probed cell's chunks read from SQLite, or its
+    /// matrix in memory.
+    fn search_blocks(
+        &self,
+        connection: &Connection,
+        query: &[f32],
+        params: &SearchParams,
+        mode: ScanMode,
+    ) -> Result<Vec<Neighbour>> {
+        let metric = self.record.metric;
+        let probed_cells = self.cells_for(metric, query, self.n_probes(params)?);
+        let mut best = TopK::new(params.k, metric);
+        let mut scorer = BlockScorer::new(metric, query);
+        match mode {
+            ScanMode::Preloaded => {
+                let cells = self.memory(connection)?;
+                for cell in probed_cells.iter().filter_map(|&c| usize::try_from(c).ok()) {
+                    if let Some(list) = cells.get(cell) {
+                        list.offer_all(&mut scorer, &mut best);
+                    }
+                }
+            }
+            ScanMode::Streamed => {
+                let lists = self.chunked_lists();
+                for &cell in &probed_cells {
+                    lists.scan_cell(connection, cell, &mut scorer, &mut best)?;
+                }
+            }
+        }
+        Ok(BlockScorer::finish(metric, best))
+    }
+    // ANCHOR_END: search_blocks
 }
 
 impl StoredIndex for IvfIndex {
@@ -316,11 +474,16 @@ impl StoredIndex for IvfIndex {
         // A new vector joins its cell now, so indexed searches find it (the original left
         // vectors inserted after the build out of every indexed search).
         let metric = self.record.metric;
-        let rows = ids
+        let mut rows: Vec<(i64, i64, &[f32])> = ids
             .iter()
             .zip(vectors)
-            .map(|(&id, &vector)| (self.cell_of(metric, vector), id, vector));
-        self.insert_into_lists(connection, rows)
+            .map(|(&id, &vector)| (self.cell_of(metric, vector), id, vector))
+            .collect();
+        if self.layout == Layout::Chunks {
+            rows.sort_by_key(|&(cell, _, _)| cell); // stable: each cell keeps the batch's order
+            return self.chunked_lists().append_filed(connection, &rows);
+        }
+        self.insert_into_lists(connection, rows.into_iter())
     }
 
     // ANCHOR: ivf_search
@@ -330,9 +493,13 @@ impl StoredIndex for IvfIndex {
         _collection: &Metadata,
         query: &[f32],
         params: &SearchParams,
+        mode: ScanMode,
     ) -> Result<Vec<Neighbour>> {
         params.check()?;
         check_vector(query, self.dimension)?;
+        if mode == ScanMode::Preloaded || self.layout == Layout::Chunks {
+            return self.search_blocks(connection, query, params, mode);
+        }
         let metric = self.record.metric;
         let probed_cells = best_cells(metric, &self.centroids, query, self.n_probes(params)?);
         let mut best = TopK::new(params.k, metric);
@@ -352,6 +519,14 @@ impl StoredIndex for IvfIndex {
         Ok(best.into_neighbours())
     }
     // ANCHOR_END: ivf_search
+
+    fn preload(&self, connection: &Connection) -> Result<()> {
+        self.memory(connection).map(|_| ())
+    }
+
+    fn forget_memory(&mut self) {
+        self.memory.take();
+    }
 
     fn follow_metric(&mut self, connection: &Connection, metric: Metric) -> Result<()> {
         // The centroids stay (k-means places them by euclidean distance whatever the metric),
@@ -383,9 +558,8 @@ impl StoredIndex for IvfIndex {
 
     fn probed_cells(&self, query: &[f32], params: &SearchParams) -> Result<Option<Vec<i64>>> {
         check_vector(query, self.dimension)?;
-        Ok(Some(best_cells(
+        Ok(Some(self.cells_for(
             self.record.metric,
-            &self.centroids,
             query,
             self.n_probes(params)?,
         )))

@@ -9,6 +9,7 @@
 
 pub mod broken;
 pub mod ivf;
+pub mod ivf_lists;
 pub mod pq;
 
 pub use broken::BrokenIndex;

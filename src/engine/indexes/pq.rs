@@ -10,20 +10,31 @@
 //! transaction as the first codes it encodes, and never replaced while codes depend on it. When
 //! the collection keeps its raw vectors, a search can re-rank its best candidates exactly
 //! (`rerank`), as FAISS's `IndexRefine` does.
+//!
+//! In a collection of the chunked layout the codes are chunks of one list instead of a row
+//! each: 1,024 codes end to end per BLOB, scored by the table-lookup kernel
+//! ([`crate::kernels`]), and held in memory as one flat `u8` array in the preloaded mode.
+
+use std::cell::OnceCell;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::distances::Metric;
 use crate::engine::catalog::{IndexRecord, Settings};
 use crate::engine::neighbour::sort_best_first;
+use crate::engine::scan::ScanMode;
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
-use crate::kmeans::KMeansConfig;
-use crate::quantization::VectorQuantizer;
-use crate::sqlite_store::rows::{read_row, visit_rows};
-use crate::sqlite_store::{Metadata, StoreKind};
+use crate::kernels::PqTable;
+use crate::kmeans::{assign_flat, Initialisation, KMeansBackend, KMeansConfig};
+use crate::quantization::{DistanceTable, VectorQuantizer};
+use crate::sqlite_store::chunks::ChunkTable;
+use crate::sqlite_store::rows::visit_rows;
+use crate::sqlite_store::stored_vectors::read_vector;
+use crate::sqlite_store::{Layout, Metadata, StoreKind};
 use crate::top_k::TopK;
+use crate::validation::check_batch;
 use crate::vector_blob::{blob_to_vector, vector_to_blob};
 
 // ANCHOR: pq_settings
@@ -64,12 +75,34 @@ impl PqSettings {
         Ok(Self::new(m, 1 << nbits))
     }
 
+    /// The untrained quantizer; without a `kmeans` config, it trains in matrix form
+    /// ([`KMeansBackend::Matrix`]) with the other defaults (256 vectors per centroid).
+    /// The same settings, trained (in matrix form) from another k-means seed.
+    pub fn with_seed(self, seed: u64) -> Self {
+        PqSettings {
+            kmeans: Some(KMeansConfig {
+                seed,
+                ..self.kmeans.unwrap_or_else(|| self.default_kmeans())
+            }),
+            ..self
+        }
+    }
+
+    /// How the engine trains each sub-space, as FAISS does: in matrix form, 25 rounds from
+    /// random vectors, on at most 256 vectors per centroid.
+    fn default_kmeans(&self) -> KMeansConfig {
+        KMeansConfig {
+            backend: KMeansBackend::Matrix,
+            max_iterations: 25,
+            init: Initialisation::RandomPoints,
+            ..KMeansConfig::new(self.nb_subspace_centroids)
+        }
+    }
+
     fn quantizer(&self) -> Result<VectorQuantizer> {
         let quantizer = VectorQuantizer::new(self.m_chunks, self.nb_subspace_centroids)?;
-        Ok(match self.kmeans {
-            Some(config) => quantizer.with_kmeans_config(config),
-            None => quantizer,
-        })
+        let config = self.kmeans.unwrap_or_else(|| self.default_kmeans());
+        Ok(quantizer.with_kmeans_config(config))
     }
 
     fn to_settings(self) -> Settings {
@@ -89,7 +122,23 @@ impl PqSettings {
 pub struct PqIndex {
     record: IndexRecord,
     quantizer: VectorQuantizer,
+    /// The collection's layout, which the codes follow.
+    layout: Layout,
+    /// Every code in memory, loaded by the first preloaded search.
+    memory: OnceCell<FlatCodes>,
 }
+
+// ANCHOR: flat_codes
+/// Codes held in memory: `ids.len()` codes of `m` bytes, end to end in one array.
+#[derive(Debug, Clone, Default)]
+struct FlatCodes {
+    ids: Vec<i64>,
+    codes: Vec<u8>,
+}
+// ANCHOR_END: flat_codes
+
+/// Codes scored per kernel call.
+const CODE_BLOCK: usize = 1024;
 
 impl PqIndex {
     /// Creates the tables of an index that trains on the first vectors it is given.
@@ -102,10 +151,13 @@ impl PqIndex {
         name: &str,
         settings: &PqSettings,
         generation: i64,
+        layout: Layout,
     ) -> Result<Self> {
         let index = PqIndex {
             record: record(name, settings, generation),
             quantizer: settings.quantizer()?,
+            layout,
+            memory: OnceCell::new(),
         };
         index.drop_tables(connection)?;
         index.create_tables(connection)?;
@@ -123,12 +175,17 @@ impl PqIndex {
         connection: &Connection,
         name: &str,
         settings: &PqSettings,
-        metric: Metric,
-        generation: i64,
+        collection: &Metadata,
         (ids, vectors): (&[i64], &[Vec<f32>]),
     ) -> Result<Self> {
-        check_metric(name, metric)?;
-        let mut index = Self::create_untrained(connection, name, settings, generation)?;
+        check_metric(name, collection.metric)?;
+        let mut index = Self::create_untrained(
+            connection,
+            name,
+            settings,
+            collection.generation,
+            collection.layout,
+        )?;
         let vectors: Vec<&[f32]> = vectors.iter().map(Vec::as_slice).collect();
         index.add(connection, ids, &vectors)?;
         Ok(index)
@@ -143,6 +200,7 @@ impl PqIndex {
         connection: &Connection,
         record: IndexRecord,
         dimension: Option<usize>,
+        layout: Layout,
     ) -> Result<Self> {
         let bad = |reason: String| Error::BadIndexRecord {
             index: record.name.clone(),
@@ -167,6 +225,8 @@ impl PqIndex {
                 let index = PqIndex {
                     record: record.clone(),
                     quantizer: VectorQuantizer::new(m, k).map_err(|e| bad(e.to_string()))?,
+                    layout,
+                    memory: OnceCell::new(),
                 };
                 let stored = index.stored_codes(connection)?;
                 if stored > 0 {
@@ -192,7 +252,16 @@ impl PqIndex {
                     .map_err(|e| bad(e.to_string()))?
             }
         };
-        Ok(PqIndex { record, quantizer })
+        Ok(PqIndex {
+            record,
+            quantizer,
+            layout,
+            memory: OnceCell::new(),
+        })
+    }
+
+    fn code_chunks(&self) -> ChunkTable {
+        ChunkTable::new(format!("{}_codes", self.record.name), self.m_chunks())
     }
 
     /// Bytes per code.
@@ -206,8 +275,13 @@ impl PqIndex {
             "CREATE TABLE {name}_codebook (
                  id        INTEGER PRIMARY KEY CHECK (id = 0),  -- one codebook per index
                  centroids BLOB NOT NULL                        -- m × k × (d / m) f32 values
-             );
-             CREATE TABLE {name}_codes (
+             );"
+        ))?;
+        if self.layout == Layout::Chunks {
+            return self.code_chunks().create(connection);
+        }
+        connection.execute_batch(&format!(
+            "CREATE TABLE {name}_codes (
                  id   INTEGER PRIMARY KEY,                      -- the collection's id
                  code BLOB NOT NULL                             -- m bytes
              );"
@@ -230,6 +304,9 @@ impl PqIndex {
     // ANCHOR_END: save_codebook
 
     fn stored_codes(&self, connection: &Connection) -> Result<usize> {
+        if self.layout == Layout::Chunks {
+            return self.code_chunks().len(connection);
+        }
         let n: i64 = connection.query_row(
             &format!("SELECT count(*) FROM {}_codes", self.record.name),
             [],
@@ -247,11 +324,9 @@ impl PqIndex {
         candidates: Vec<Neighbour>,
         k: usize,
     ) -> Result<Vec<Neighbour>> {
-        let dimension = collection.dimension.unwrap_or(query.len());
         let mut exact = Vec::with_capacity(candidates.len());
         for candidate in candidates {
-            if let Some(Some(blob)) = read_row(connection, candidate.id)? {
-                let vector = blob_to_vector(&blob, dimension)?;
+            if let Some(vector) = read_vector(connection, collection, candidate.id)? {
                 exact.push(Neighbour::new(
                     candidate.id,
                     collection.metric.score(query, &vector),
@@ -261,6 +336,143 @@ impl PqIndex {
         sort_best_first(&mut exact, collection.metric);
         exact.truncate(k);
         Ok(exact)
+    }
+}
+
+impl PqIndex {
+    /// The codes in rows (the row layout), each scored by the checked look-ups of chapter 7.
+    fn scan_rows(
+        &self,
+        connection: &Connection,
+        table: &DistanceTable,
+        best: &mut TopK<i64>,
+    ) -> Result<()> {
+        let mut statement = connection.prepare_cached(&format!(
+            "SELECT id, code FROM {}_codes ORDER BY id DESC",
+            self.record.name
+        ))?;
+        let codes_table = format!("{}_codes", self.record.name);
+        let rows = statement.query([])?;
+        visit_rows(rows, &codes_table, |id, code| {
+            best.push(id, table.distance_to_code(code)?);
+            Ok(())
+        })
+    }
+
+    // ANCHOR: scan_blocks
+    /// The codes in blocks, chunks from SQLite or the flat array in memory, each block scored
+    /// by one call of the table-lookup kernel.
+    fn scan_blocks(
+        &self,
+        connection: &Connection,
+        table: &DistanceTable,
+        mode: ScanMode,
+        best: &mut TopK<i64>,
+    ) -> Result<()> {
+        let m = self.m_chunks();
+        // Padded to 256 entries a row, so that any code byte is a valid index: the inner loop
+        // needs no check, and a damaged byte scores +inf instead of reading another row.
+        let lookup = PqTable::new(table.values(), m, table.nb_subspace_centroids())?;
+        let mut scores = vec![0.0f32; CODE_BLOCK];
+        let mut offer = |ids: &[i64], codes: &[u8]| {
+            for (ids, codes) in ids.chunks(CODE_BLOCK).zip(codes.chunks(CODE_BLOCK * m)) {
+                let scores = &mut scores[..ids.len()];
+                lookup.scan(codes, scores);
+                for (&id, &score) in ids.iter().zip(scores.iter()) {
+                    if best.admits(score) {
+                        best.push(id, score);
+                    }
+                }
+            }
+        };
+        match mode {
+            ScanMode::Preloaded => {
+                let memory = self.memory(connection)?;
+                offer(&memory.ids, &memory.codes);
+            }
+            ScanMode::Streamed => {
+                let mut ids = Vec::new();
+                self.code_chunks()
+                    .for_each_chunk(connection, Some(0), |chunk| {
+                        chunk.ids_into(&mut ids);
+                        offer(&ids, chunk.items);
+                        Ok(())
+                    })?;
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: scan_blocks
+
+    // ANCHOR: encode_in_blocks
+    /// The codes of `vectors`, end to end, found sub-space by sub-space with the matrix form
+    /// of k-means' assignment step ([`assign_flat`]): the nearest of the `k` centroids of a
+    /// sub-space for every vector at once, instead of `k` distance calls per vector.
+    fn encode_in_blocks(&self, vectors: &[&[f32]]) -> Result<Vec<u8>> {
+        let codebook = self.quantizer.codebook()?;
+        let dimension = self.quantizer.dimension().unwrap_or(0);
+        check_batch(vectors, Some(dimension))?;
+        let (m, k) = (self.m_chunks(), self.quantizer.nb_subspace_centroids());
+        let sub = dimension / m.max(1);
+        let mut codes = vec![0u8; vectors.len() * m];
+        let mut sub_vectors = Vec::with_capacity(vectors.len() * sub);
+        let (mut labels, mut distances) = (vec![0; vectors.len()], vec![0.0; vectors.len()]);
+        for j in 0..m {
+            sub_vectors.clear();
+            for vector in vectors {
+                sub_vectors.extend_from_slice(&vector[j * sub..(j + 1) * sub]);
+            }
+            let centroids = &codebook[j * k * sub..(j + 1) * k * sub];
+            assign_flat(&sub_vectors, sub, centroids, &mut labels, &mut distances);
+            for (code, &label) in codes.chunks_exact_mut(m).zip(&labels) {
+                // A label names one of k <= 256 centroids: it fits a byte.
+                code[j] = u8::try_from(label).unwrap_or(u8::MAX);
+            }
+        }
+        Ok(codes)
+    }
+    // ANCHOR_END: encode_in_blocks
+
+    /// The codes in memory, read from the file the first time they are needed.
+    fn memory(&self, connection: &Connection) -> Result<&FlatCodes> {
+        if let Some(memory) = self.memory.get() {
+            return Ok(memory);
+        }
+        let mut memory = FlatCodes::default();
+        let m = self.m_chunks();
+        match self.layout {
+            Layout::Chunks => self
+                .code_chunks()
+                .for_each_chunk(connection, Some(0), |chunk| {
+                    memory.ids.extend((0..chunk.count).map(|i| chunk.id(i)));
+                    memory.codes.extend_from_slice(chunk.items);
+                    Ok(())
+                })?,
+            Layout::Rows => {
+                let mut statement = connection.prepare(&format!(
+                    "SELECT id, code FROM {}_codes ORDER BY id DESC",
+                    self.record.name
+                ))?;
+                let codes_table = format!("{}_codes", self.record.name);
+                visit_rows(statement.query([])?, &codes_table, |id, code| {
+                    if code.len() != m {
+                        return Err(Error::CodeLength {
+                            len: code.len(),
+                            expected: m,
+                        });
+                    }
+                    memory.ids.push(id);
+                    memory.codes.extend_from_slice(code);
+                    Ok(())
+                })?;
+            }
+        }
+        log::info!(
+            "index {}: {} codes loaded into memory",
+            self.record.name,
+            memory.ids.len()
+        );
+        Ok(self.memory.get_or_init(|| memory))
     }
 }
 
@@ -309,6 +521,10 @@ impl StoredIndex for PqIndex {
             // a crash or an error leaves neither, and no code is ever stored without it.
             self.train(connection, vectors)?;
         }
+        if self.layout == Layout::Chunks {
+            let codes = self.encode_in_blocks(vectors)?;
+            return self.code_chunks().append(connection, 0, ids, &codes);
+        }
         let codes = self.quantizer.quantize_vectors(vectors)?;
         let mut insert = connection.prepare_cached(&format!(
             "INSERT INTO {}_codes (id, code) VALUES (?1, ?2)",
@@ -330,6 +546,7 @@ impl StoredIndex for PqIndex {
         collection: &Metadata,
         query: &[f32],
         params: &SearchParams,
+        mode: ScanMode,
     ) -> Result<Vec<Neighbour>> {
         params.check()?;
         if !self.quantizer.is_trained() {
@@ -344,15 +561,11 @@ impl StoredIndex for PqIndex {
             rerank.map_or(params.k, |d| d.max(params.k)),
             Metric::Euclidean,
         );
-        let mut statement = connection.prepare_cached(&format!(
-            "SELECT id, code FROM {}_codes ORDER BY id DESC",
-            self.record.name
-        ))?;
-        let codes_table = format!("{}_codes", self.record.name);
-        visit_rows(statement.query([])?, &codes_table, |id, code| {
-            best.push(id, table.distance_to_code(code)?);
-            Ok(())
-        })?;
+        if mode == ScanMode::Preloaded || self.layout == Layout::Chunks {
+            self.scan_blocks(connection, &table, mode, &mut best)?;
+        } else {
+            self.scan_rows(connection, &table, &mut best)?;
+        }
         // The table holds squared distances; the square root estimates the euclidean distance.
         let candidates: Vec<Neighbour> = best
             .into_neighbours()
@@ -365,6 +578,14 @@ impl StoredIndex for PqIndex {
         }
     }
     // ANCHOR_END: pq_search
+
+    fn preload(&self, connection: &Connection) -> Result<()> {
+        self.memory(connection).map(|_| ())
+    }
+
+    fn forget_memory(&mut self) {
+        self.memory.take();
+    }
 
     fn follow_metric(&mut self, _connection: &Connection, metric: Metric) -> Result<()> {
         check_metric(&self.record.name, metric)
@@ -387,6 +608,18 @@ impl StoredIndex for PqIndex {
     }
 
     fn code_of(&self, connection: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+        if self.layout == Layout::Chunks {
+            let mut found = None;
+            let m = self.m_chunks();
+            self.code_chunks()
+                .for_each_chunk(connection, Some(0), |chunk| {
+                    if let Some(i) = (0..chunk.count).find(|&i| chunk.id(i) == id) {
+                        found = Some(chunk.items[i * m..(i + 1) * m].to_vec());
+                    }
+                    Ok(())
+                })?;
+            return Ok(found);
+        }
         Ok(connection
             .query_row(
                 &format!("SELECT code FROM {}_codes WHERE id = ?1", self.record.name),

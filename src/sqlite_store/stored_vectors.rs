@@ -1,0 +1,157 @@
+//! A collection's raw vectors, whichever layout keeps them: one row each, or in chunks.
+//!
+//! The row layout keeps each vector in its row of `vectors`. The chunked layout keeps only the
+//! id and the storage position there (so ids stay unique and a vector can be found by id), and
+//! the vectors themselves in `vector_chunks`, list 0, in position order: position `p` is slot
+//! `p mod 1024` of chunk `p / 1024`.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::chunks::{ChunkTable, CHUNK_CAPACITY};
+use super::metadata::{Layout, Metadata, VECTOR_CHUNKS};
+use super::rows;
+use crate::error::{Error, Result};
+use crate::vector_blob::{blob_as_vector, blob_to_vector, vector_to_blob};
+
+/// The chunk table of a collection of `dimension`.
+pub fn vector_chunks(dimension: usize) -> ChunkTable {
+    ChunkTable::new(VECTOR_CHUNKS, dimension * std::mem::size_of::<f32>())
+}
+
+// ANCHOR: store_vectors
+/// Stores `vectors` (of `dimension` values each) under `ids`, in the collection's layout.
+///
+/// # Errors
+///
+/// [`Error::DuplicateId`] for an id already stored; an SQLite error.
+pub fn store_vectors<V: AsRef<[f32]>>(
+    connection: &Connection,
+    layout: Layout,
+    dimension: usize,
+    ids: &[i64],
+    vectors: &[V],
+) -> Result<()> {
+    match layout {
+        Layout::Rows => {
+            let blobs: Vec<Vec<u8>> = vectors.iter().map(|v| vector_to_blob(v.as_ref())).collect();
+            rows::insert_all(connection, ids, blobs.iter().map(|b| Some(b.as_slice())))
+        }
+        Layout::Chunks => {
+            let first: i64 = connection.query_row(
+                "SELECT coalesce(max(position) + 1, 0) FROM vectors",
+                [],
+                |row| row.get(0),
+            )?;
+            let mut insert = connection.prepare_cached(
+                "INSERT INTO vectors (position, id, vector) VALUES (?1, ?2, NULL)",
+            )?;
+            for (position, &id) in (first..).zip(ids) {
+                insert
+                    .execute(params![position, id])
+                    .map_err(|e| rows::duplicate_or_other(e, id))?;
+            }
+            vector_chunks(dimension).append(connection, 0, ids, &vectors_to_bytes(vectors))
+        }
+    }
+}
+// ANCHOR_END: store_vectors
+
+/// The vectors end to end, as the little-endian bytes a chunk stores.
+pub fn vectors_to_bytes<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(vectors.iter().map(|v| v.as_ref().len() * 4).sum());
+    for vector in vectors {
+        bytes.extend_from_slice(&vector_to_blob(vector.as_ref()));
+    }
+    bytes
+}
+
+/// The raw vector stored under `id`, bit for bit; `None` when there is no such id or the
+/// collection keeps no raw vectors.
+///
+/// # Errors
+///
+/// A row or chunk that does not hold what it should ([`Error::BadData`], [`Error::BlobLength`]).
+pub fn read_vector(
+    connection: &Connection,
+    metadata: &Metadata,
+    id: i64,
+) -> Result<Option<Vec<f32>>> {
+    let Some(dimension) = metadata.dimension else {
+        return Ok(None);
+    };
+    match metadata.layout {
+        Layout::Rows => match rows::read_row(connection, id)? {
+            Some(Some(blob)) => Ok(Some(blob_to_vector(&blob, dimension)?)),
+            _ => Ok(None),
+        },
+        Layout::Chunks => {
+            let position: Option<i64> = connection
+                .query_row("SELECT position FROM vectors WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let Some(position) = position.and_then(|p| usize::try_from(p).ok()) else {
+                return Ok(None);
+            };
+            let chunk = (position / CHUNK_CAPACITY) as i64;
+            let table = vector_chunks(dimension);
+            match table.item_at(connection, 0, chunk, position % CHUNK_CAPACITY)? {
+                Some((stored, bytes)) if stored == id => {
+                    Ok(Some(blob_to_vector(&bytes, dimension)?))
+                }
+                _ => Err(Error::BadData {
+                    path: format!("table {VECTOR_CHUNKS}"),
+                    reason: format!("id {id} is not at its position {position}"),
+                }),
+            }
+        }
+    }
+}
+
+/// Calls `visit(id, vector)` for every stored vector, streaming, in either layout.
+///
+/// # Errors
+///
+/// A damaged row or chunk; the first error of `visit`.
+pub fn for_each_vector(
+    connection: &Connection,
+    metadata: &Metadata,
+    mut visit: impl FnMut(i64, &[f32]) -> Result<()>,
+) -> Result<()> {
+    let Some(dimension) = metadata.dimension else {
+        return Ok(());
+    };
+    let mut scratch = Vec::new();
+    match metadata.layout {
+        Layout::Rows => rows::for_each_row(connection, |id, blob| {
+            visit(id, blob_as_vector(blob, dimension, &mut scratch)?)
+        }),
+        Layout::Chunks => for_each_vector_chunk(connection, dimension, |ids, vectors| {
+            for (&id, vector) in ids.iter().zip(vectors.chunks_exact(dimension)) {
+                visit(id, vector)?;
+            }
+            Ok(())
+        }),
+    }
+}
+
+// ANCHOR: for_each_vector_chunk
+/// Calls `visit(ids, vectors)` for every chunk of the collection, its vectors end to end.
+///
+/// # Errors
+///
+/// A damaged chunk; the first error of `visit`.
+pub fn for_each_vector_chunk(
+    connection: &Connection,
+    dimension: usize,
+    mut visit: impl FnMut(&[i64], &[f32]) -> Result<()>,
+) -> Result<()> {
+    let (mut ids, mut scratch) = (Vec::new(), Vec::new());
+    vector_chunks(dimension).for_each_chunk(connection, Some(0), |chunk| {
+        chunk.ids_into(&mut ids);
+        // Zero-copy when SQLite's buffer is 4-byte aligned, one copy otherwise.
+        let vectors = blob_as_vector(chunk.items, chunk.count * dimension, &mut scratch)?;
+        visit(&ids, vectors)
+    })
+}
+// ANCHOR_END: for_each_vector_chunk
