@@ -1,0 +1,74 @@
+"""Ours against the peers, as ratios, from results.csv files of both (peers/compare.sh).
+
+Given several files (several runs of the same comparison), each row keeps its best run: the
+highest queries per second, and the recall and build time of that run.
+
+Each of our rows is paired with the peer row it is measured against: brute force in memory
+with FAISS's IndexFlatL2, brute force streamed from SQLite with sqlite-vec's vec0 (and FAISS),
+the inverted file with FAISS's IndexIVFFlat at the same nlist and nprobe, product quantization
+with FAISS's IndexPQ at the same m and nbits. For each pair it prints the queries-per-second
+ratio (ours / theirs), the recall difference and the build-time ratio.
+"""
+
+import csv
+import sys
+
+
+def params_of(row):
+    """The row's parameters as a dict, storage settings (layout, mode) apart."""
+    pairs = dict(p.split("=", 1) for p in row["params"].split())
+    storage = (pairs.pop("layout", "chunks"), pairs.pop("mode", "streamed"))
+    return pairs, storage
+
+
+def peer_for(row, peers):
+    """The peer rows our row is compared with."""
+    params, (layout, mode) = params_of(row)
+    index = row["index"]
+    wanted = []
+    if index == "flat":
+        wanted = ["faiss-flat"] if mode == "preloaded" else ["sqlite-vec", "faiss-flat"]
+    elif index == "ivf":
+        wanted = ["faiss-ivf"]
+    elif index == "pq":
+        wanted = ["faiss-pq"]
+    found = []
+    for name in wanted:
+        for peer in peers:
+            if peer["index"] == name and params_of(peer)[0] == params:
+                found.append(peer)
+    return found
+
+
+def best_rows(paths):
+    """Every distinct (index, params) row, from the run where it answered fastest."""
+    best = {}
+    for path in paths:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                key = (row["index"], row["params"])
+                if key not in best or float(row["qps"]) > float(best[key]["qps"]):
+                    best[key] = row
+    return list(best.values())
+
+
+def main(paths):
+    rows = best_rows(paths)
+    ours = [r for r in rows if r["index"] in ("flat", "ivf", "pq")]
+    peers = [r for r in rows if r["index"] not in ("flat", "ivf", "pq")]
+    header = f"{'ours':<44} {'peer':<11} {'qps ours':>10} {'qps peer':>10} {'ratio':>7} {'recall diff':>12} {'build ratio':>12}"
+    print(header)
+    for row in ours:
+        label = f"{row['index']} {row['params']}".strip()
+        for peer in peer_for(row, peers):
+            qps = float(row["qps"]) / float(peer["qps"])
+            recall = float(row["recall"]) - float(peer["recall"])
+            build = float(row["build_s"]) / max(float(peer["build_s"]), 1e-9)
+            print(
+                f"{label:<44} {peer['index']:<11} {float(row['qps']):>10.1f} "
+                f"{float(peer['qps']):>10.1f} {qps:>7.2f} {recall:>+12.4f} {build:>12.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["out/compare/all.csv"])
