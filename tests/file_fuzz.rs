@@ -1,9 +1,10 @@
 //! Damaged files: thousands of mutants of healthy collection files, opened and searched.
 //!
 //! A deterministic mutation loop (cargo-fuzz needs a nightly toolchain): bit flips, overwritten
-//! runs, zeroed pages, truncations and extensions of two healthy files, one of raw vectors with
-//! an inverted file and a PQ index, one that keeps only codes. Every mutant is opened, counted,
-//! searched through every index, and checked with `check_file`. Nothing may panic, abort or
+//! runs, zeroed pages, truncations and extensions of three healthy files, two of raw vectors with
+//! an inverted file and a PQ index (in the row layout, and again in chunks), one that keeps only
+//! codes. Every mutant is opened, counted, searched through every index (streamed, then
+//! preloaded), and checked with `check_file`. Nothing may panic, abort or
 //! hang; a mutant either fails with a typed error or answers. Bounded in count and in time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -14,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use simple_vector_db::engine::check::check_file;
 use simple_vector_db::engine::{Collection, IndexSpec, IvfSettings, PqSettings, SearchParams};
+use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::VectorDbSqlitePq;
 
 const MUTANTS_PER_FILE: usize = 2_000;
@@ -96,7 +98,7 @@ fn variant(error: &simple_vector_db::Error) -> String {
 /// Opens, counts, searches through every index and checks one file; `Err` is a typed error
 /// on opening.
 fn exercise(path: &Path, query: &[f32]) -> Result<Answers, String> {
-    let collection = Collection::open_existing(path).map_err(|e| e.to_string())?;
+    let mut collection = Collection::open_existing(path).map_err(|e| e.to_string())?;
     let count = collection.len().ok();
     let params = SearchParams::k(5).with_n_probes(2);
     let mut names: Vec<Option<String>> = vec![None];
@@ -107,7 +109,7 @@ fn exercise(path: &Path, query: &[f32]) -> Result<Answers, String> {
             .into_iter()
             .map(|i| Some(i.name)),
     );
-    let answers = names
+    let mut answers: Vec<_> = names
         .iter()
         .map(|name| {
             collection
@@ -116,6 +118,16 @@ fn exercise(path: &Path, query: &[f32]) -> Result<Answers, String> {
                 .map_err(|e| variant(&e))
         })
         .collect();
+    // The same searches from memory: loading a damaged file must fail as typed as reading it.
+    for name in &names {
+        answers.push(
+            collection
+                .preload(name.as_deref())
+                .and_then(|()| collection.search(name.as_deref(), query, &params))
+                .map(|found| found.iter().map(|n| n.id).collect())
+                .map_err(|e| variant(&e)),
+        );
+    }
     drop(collection);
     let healthy = check_file(path).is_ok_and(|problems| problems.is_empty());
     Ok((count, answers, healthy))
@@ -180,6 +192,25 @@ fn mutants_of_a_collection_with_indexes_never_panic() {
             .expect("builds");
     });
     fuzz(&seed, &base[3], "vectors + ivf + pq", 1);
+}
+
+#[test]
+fn mutants_of_a_chunked_collection_with_indexes_never_panic() {
+    let base = vectors(300, 8);
+    let seed = healthy_file(|path| {
+        let mut collection = Collection::open_with_layout(path, Layout::Chunks).expect("creates");
+        collection
+            .set_metric(simple_vector_db::Metric::Euclidean)
+            .expect("sets");
+        collection.insert(&base, None).expect("stores");
+        collection
+            .create_index("ivf", &IndexSpec::Ivf(IvfSettings::new(8)))
+            .expect("builds");
+        collection
+            .create_index("pq", &IndexSpec::Pq(PqSettings::new(4, 16)))
+            .expect("builds");
+    });
+    fuzz(&seed, &base[3], "chunks: vectors + ivf + pq", 3);
 }
 
 #[test]
