@@ -175,41 +175,34 @@ fn fuzz(seed: &[u8], query: &[f32], label: &str, rng_seed: u64) {
     );
 }
 
-#[test]
-fn mutants_of_a_collection_with_indexes_never_panic() {
-    let base = vectors(300, 8);
-    let seed = healthy_file(|path| {
-        let mut collection = Collection::open(path).expect("creates");
+/// A healthy file of raw vectors in `layout`, with an inverted file and a PQ index.
+fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
+    healthy_file(|path| {
+        let mut collection = Collection::open_with_layout(path, layout).expect("creates");
         collection
             .set_metric(simple_vector_db::Metric::Euclidean)
             .expect("sets");
-        collection.insert(&base, None).expect("stores");
+        collection.insert(base, None).expect("stores");
         collection
             .create_index("ivf", &IndexSpec::Ivf(IvfSettings::new(8)))
             .expect("builds");
         collection
             .create_index("pq", &IndexSpec::Pq(PqSettings::new(4, 16)))
             .expect("builds");
-    });
+    })
+}
+
+#[test]
+fn mutants_of_a_collection_with_indexes_never_panic() {
+    let base = vectors(300, 8);
+    let seed = collection_with_indexes(Layout::Rows, &base);
     fuzz(&seed, &base[3], "vectors + ivf + pq", 1);
 }
 
 #[test]
 fn mutants_of_a_chunked_collection_with_indexes_never_panic() {
     let base = vectors(300, 8);
-    let seed = healthy_file(|path| {
-        let mut collection = Collection::open_with_layout(path, Layout::Chunks).expect("creates");
-        collection
-            .set_metric(simple_vector_db::Metric::Euclidean)
-            .expect("sets");
-        collection.insert(&base, None).expect("stores");
-        collection
-            .create_index("ivf", &IndexSpec::Ivf(IvfSettings::new(8)))
-            .expect("builds");
-        collection
-            .create_index("pq", &IndexSpec::Pq(PqSettings::new(4, 16)))
-            .expect("builds");
-    });
+    let seed = collection_with_indexes(Layout::Chunks, &base);
     fuzz(&seed, &base[3], "chunks: vectors + ivf + pq", 3);
 }
 

@@ -369,16 +369,7 @@ impl IvfIndex {
         }
         let cells = match self.layout {
             Layout::Chunks => self.chunked_lists().load(connection, self.nlist())?,
-            Layout::Rows => {
-                let mut cells = vec![VectorMatrix::new(self.dimension); self.nlist()];
-                for (id, vector) in self.read_lists(connection)? {
-                    let cell = self.cell_of(self.record.metric, &vector);
-                    if let Some(cell) = usize::try_from(cell).ok().and_then(|c| cells.get_mut(c)) {
-                        cell.extend(&[id], &vector);
-                    }
-                }
-                cells
-            }
+            Layout::Rows => self.load_row_lists(connection)?,
         };
         log::info!(
             "index {}: {} lists loaded into memory",
@@ -386,6 +377,37 @@ impl IvfIndex {
             cells.len()
         );
         Ok(self.memory.get_or_init(|| cells))
+    }
+
+    /// Every row list in memory, each vector in the cell its row was filed in.
+    fn load_row_lists(&self, connection: &Connection) -> Result<Vec<VectorMatrix>> {
+        let mut cells = vec![VectorMatrix::new(self.dimension); self.nlist()];
+        let table = format!("{}_lists", self.record.name);
+        let mut statement = connection.prepare(&format!(
+            "SELECT cell, id, vector FROM {table} ORDER BY position"
+        ))?;
+        let mut rows = statement.query([])?;
+        let mut scratch = Vec::with_capacity(self.dimension);
+        while let Some(row) = rows.next()? {
+            let (cell, id): (i64, i64) = (row.get(0)?, row.get(1)?);
+            let blob = row.get_ref(2)?.as_blob().map_err(|e| Error::BadData {
+                path: format!("table {table}"),
+                reason: format!("row {id}: {e}"),
+            })?;
+            let vector = blob_as_vector(blob, self.dimension, &mut scratch)?;
+            let list = usize::try_from(cell)
+                .ok()
+                .and_then(|c| cells.get_mut(c))
+                .ok_or_else(|| Error::BadData {
+                    path: format!("table {table}"),
+                    reason: format!(
+                        "row {id} is filed in cell {cell}, of {} cells",
+                        self.nlist()
+                    ),
+                })?;
+            list.extend(&[id], vector);
+        }
+        Ok(cells)
     }
 
     /// `n_probes` from the parameters (1 by default, as in FAISS), checked against `nlist`.

@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 use crate::engine::scan::{BlockScorer, VectorMatrix};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sqlite_store::chunks::ChunkTable;
 use crate::sqlite_store::stored_vectors::vectors_to_bytes;
 use crate::top_k::TopK;
@@ -98,12 +98,16 @@ impl ChunkedLists {
         self.table.for_each_chunk(connection, None, |chunk| {
             chunk.ids_into(&mut ids);
             let vectors = blob_as_vector(chunk.items, chunk.count * self.dimension, &mut scratch)?;
-            if let Some(cell) = usize::try_from(chunk.list)
+            // A list of a cell that does not exist is damage: its vectors would silently
+            // drop out of every preloaded search.
+            let cell = usize::try_from(chunk.list)
                 .ok()
                 .and_then(|c| cells.get_mut(c))
-            {
-                cell.extend(&ids, vectors);
-            }
+                .ok_or_else(|| Error::BadData {
+                    path: format!("table {}", self.table.name()),
+                    reason: format!("a list for cell {}, of {nlist} cells", chunk.list),
+                })?;
+            cell.extend(&ids, vectors);
             Ok(())
         })?;
         Ok(cells)
