@@ -6,7 +6,8 @@ highest queries per second, and the recall and build time of that run.
 Each of our rows is paired with the peer row it is measured against: brute force in memory
 with FAISS's IndexFlatL2, brute force streamed from SQLite with sqlite-vec's vec0 (and FAISS),
 the inverted file with FAISS's IndexIVFFlat at the same nlist and nprobe, product quantization
-with FAISS's IndexPQ at the same m and nbits. For each pair it prints the queries-per-second
+with FAISS's IndexPQ at the same m and nbits, the graph with FAISS's IndexHNSWFlat and hnswlib
+at the same M, efConstruction and efSearch. For each pair it prints the queries-per-second
 ratio (ours / theirs), the recall difference and the build-time ratio.
 """
 
@@ -32,6 +33,8 @@ def peer_for(row, peers):
         wanted = ["faiss-ivf"]
     elif index == "pq":
         wanted = ["faiss-pq"]
+    elif index == "hnsw":
+        wanted = ["faiss-hnsw", "hnswlib"]
     found = []
     for name in wanted:
         for peer in peers:
@@ -54,8 +57,8 @@ def best_rows(paths):
 
 def main(paths):
     rows = best_rows(paths)
-    ours = [r for r in rows if r["index"] in ("flat", "ivf", "pq")]
-    peers = [r for r in rows if r["index"] not in ("flat", "ivf", "pq")]
+    ours = [r for r in rows if r["index"] in ("flat", "ivf", "pq", "hnsw")]
+    peers = [r for r in rows if r["index"] not in ("flat", "ivf", "pq", "hnsw")]
     header = f"{'ours':<44} {'peer':<11} {'qps ours':>10} {'qps peer':>10} {'ratio':>7} {'recall diff':>12} {'build ratio':>12}"
     print(header)
     for row in ours:

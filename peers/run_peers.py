@@ -15,9 +15,11 @@ row (insert rate, file size, training time) go to OUT/peers_extra.csv.
 bytes_per_vector is each index's own storage per vector. Where the layout is fixed it is
 counted: 4 * dim for a flat index (ids are positions), 4 * dim + 8 for an inverted file (each
 inverted list stores the vector and its int64 id), the code size for PQ. Where it is a
-database file or a graph it is measured, as bytes on disk over the number of vectors: the
-sqlite-vec file (vectors, rowids and SQLite's pages), the hnswlib index as saved (vector,
-int64 label and links) and the Milvus HNSW index file.
+database file it is measured, as bytes on disk over the number of vectors: the sqlite-vec file
+(vectors, rowids and SQLite's pages) and the Milvus HNSW index file. For the FAISS and hnswlib
+graphs it is the graph's bytes alone, as `svdb info` reports ours: the saved index over the
+number of vectors, less the 4 * dim of the vector each also stores (left are the links, the
+levels and, for hnswlib, the int64 label).
 """
 
 import os
@@ -48,7 +50,7 @@ import numpy as np  # noqa: E402
 
 HEADER = "index,params,k,recall,qps,p50_ms,p95_ms,p99_ms,build_s,bytes_per_vector".split(",")
 EXTRA_HEADER = ["peer", "measure", "value", "unit"]
-PEERS = ["faiss-flat", "faiss-ivf", "faiss-pq", "sqlite-vec", "hnswlib", "milvus"]
+PEERS = ["faiss-flat", "faiss-ivf", "faiss-pq", "faiss-hnsw", "sqlite-vec", "hnswlib", "milvus"]
 MILVUS_COLLECTION = "peers"
 MILVUS_INSERT_BATCH = 10_000
 
@@ -299,6 +301,31 @@ def run_faiss_pq(data: Data, args: argparse.Namespace, report: Report) -> None:
     report.row(evaluate(data, "faiss-pq", params, call, ids_of, train_s + add_s, index.code_size))
 
 
+def hnsw_params(args: argparse.Namespace, ef: int) -> str:
+    """The params of a graph row, in `svdb eval`'s words, so that rows pair up across tools."""
+    return f"m={args.hnsw_m} ef_construction={args.ef_construction} ef_search={ef}"
+
+
+def graph_bytes_per_vector(file_bytes: int, data: Data) -> int:
+    """A saved graph index's bytes per vector, less the 4 * dim of the vector it also stores."""
+    return round(file_bytes / len(data.base)) - 4 * data.dim
+
+
+def run_faiss_hnsw(data: Data, args: argparse.Namespace, report: Report) -> None:
+    """FAISS graph: IndexHNSWFlat at the same M and efConstruction, built on one thread."""
+    index = faiss.IndexHNSWFlat(data.dim, args.hnsw_m, data.faiss_metric)
+    index.hnsw.efConstruction = args.ef_construction
+    _, build_s = timed(lambda: index.add(data.faiss_base))
+    path = args.out / "faiss-hnsw.index"
+    faiss.write_index(index, str(path))
+    bytes_per_vector = graph_bytes_per_vector(path.stat().st_size, data)
+    remove_path(path)
+    call, ids_of = faiss_search(index, data)
+    for ef in args.ef:
+        index.hnsw.efSearch = ef
+        report.row(evaluate(data, "faiss-hnsw", hnsw_params(args, ef), call, ids_of, build_s, bytes_per_vector))
+
+
 def remove_path(path: Path) -> None:
     """Deletes a file or a directory tree if it exists."""
     if path.is_dir():
@@ -366,11 +393,11 @@ def run_hnswlib(data: Data, args: argparse.Namespace, report: Report) -> None:
         index.add_items(data.base, np.arange(len(data.base)), num_threads=1)
 
     _, build_s = timed(build)
-    bytes_per_vector = round(index.index_file_size() / len(data.base))
+    bytes_per_vector = graph_bytes_per_vector(index.index_file_size(), data)
     rows = [data.queries[i : i + 1] for i in range(len(data.queries))]
     for ef in args.ef:
         index.set_ef(ef)
-        params = f"M={args.hnsw_m} efConstruction={args.ef_construction} ef={ef}"
+        params = hnsw_params(args, ef)
         report.row(
             evaluate(
                 data,
@@ -444,7 +471,6 @@ def run_milvus(data: Data, args: argparse.Namespace, report: Report) -> None:
     report.extra("milvus", "insert and flush", insert_s, "s")
     report.extra("milvus", "segments (data files)", len(list(path.rglob("data_*.parquet"))), "files")
     metric = "COSINE" if data.metric == "cosine" else "L2"
-    hnsw = f"M={args.hnsw_m} efConstruction={args.ef_construction}"
     plans = [
         ("milvus-flat", "FLAT", {}, [("", {})]),
         (
@@ -457,7 +483,7 @@ def run_milvus(data: Data, args: argparse.Namespace, report: Report) -> None:
             "milvus-hnsw",
             "HNSW",
             {"M": args.hnsw_m, "efConstruction": args.ef_construction},
-            [(f"{hnsw} ef={ef}", {"ef": ef}) for ef in args.ef],
+            [(hnsw_params(args, ef), {"ef": ef}) for ef in args.ef],
         ),
     ]
     for name, index_type, build_params, settings in plans:
@@ -493,6 +519,7 @@ RUNNERS: dict[str, Callable[[Data, argparse.Namespace, Report], None]] = {
     "faiss-pq": run_faiss_pq,
     "sqlite-vec": run_sqlite_vec,
     "hnswlib": run_hnswlib,
+    "faiss-hnsw": run_faiss_hnsw,
     "milvus": run_milvus,
 }
 

@@ -102,7 +102,7 @@ pub enum Error {
 
     // --- The engine's indexes ---------------------------------------------------------------
     /// An index kind the engine does not know.
-    #[error("unknown index kind {0:?}: expected \"flat\", \"ivf\" or \"pq\"")]
+    #[error("unknown index kind {0:?}: expected \"flat\", \"ivf\", \"pq\" or \"hnsw\"")]
     UnknownIndexKind(String),
 
     /// A name that cannot name an index (and its tables).
@@ -135,6 +135,15 @@ pub enum Error {
     /// An index's record or tables in the file do not add up.
     #[error("index {index:?} is damaged: {reason}")]
     BadIndexRecord { index: String, reason: String },
+
+    /// An index that needs vectors to be built on, asked of a collection that has none.
+    #[error("cannot build index {index:?} on an empty collection: load vectors first")]
+    EmptyCollection { index: String },
+
+    // --- Graph index (HNSW) -----------------------------------------------------------------
+    /// A graph search asked for a beam narrower than the results it must return.
+    #[error("ef = {ef} is below k = {k}: the beam must hold at least the k results")]
+    EfBelowK { ef: usize, k: usize },
 
     // --- Product quantization ----------------------------------------------------------------
     /// The dimension must split into `m` equal chunks.

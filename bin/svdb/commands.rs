@@ -6,10 +6,11 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::engine::check::{check_file, Problem};
+use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::neighbour::ids_of;
 use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::{
-    Collection, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
+    Collection, HnswSettings, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
 };
 use simple_vector_db::evaluation::cli::parse_positive;
 use simple_vector_db::sqlite_store::{Layout, StoreKind};
@@ -99,6 +100,24 @@ pub enum IndexKindArgs {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// A graph of neighbours in layers (HNSW).
+    Hnsw {
+        /// Neighbours per node on the upper layers; layer 0 keeps 2·M. At least 2.
+        #[arg(long, default_value_t = 32)]
+        m: usize,
+        /// The beam width of the search each insertion makes; at least M.
+        #[arg(long, default_value_t = 40)]
+        ef_construction: usize,
+        /// The search beam width when a search does not give one (--ef).
+        #[arg(long, default_value_t = 16)]
+        ef_search: usize,
+        /// How neighbours are chosen: the paper's heuristic, or the M closest.
+        #[arg(long, value_enum, default_value_t = Selection::Heuristic)]
+        selection: Selection,
+        /// Seed of the levels.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Product quantization: m bytes per vector.
     Pq {
         /// Sub-vectors per vector (bytes per code); must divide the dimension.
@@ -131,6 +150,9 @@ pub struct SearchArgs {
     /// Inverted file: how many cells to read (default 1).
     #[arg(long, value_parser = parse_positive)]
     nprobe: Option<usize>,
+    /// Graph: the search beam width (at least k; default: the index's ef_search).
+    #[arg(long, value_parser = parse_positive)]
+    ef: Option<usize>,
     /// Product quantization: re-score this many best candidates with the exact vectors.
     #[arg(long, value_parser = parse_positive)]
     rerank: Option<usize>,
@@ -322,6 +344,20 @@ fn prepare_index(args: IndexArgs) -> Result<Prepared> {
                 });
             }
         }
+        IndexKindArgs::Hnsw {
+            m,
+            ef_construction,
+            ef_search,
+            selection,
+            seed,
+        } => {
+            hnsw_settings(m, ef_construction, ef_search, selection, seed).check()?;
+            if n_vectors == 0 {
+                return Err(Error::EmptyCollection {
+                    index: args.name.clone().unwrap_or_else(|| "hnsw".to_string()),
+                });
+            }
+        }
         IndexKindArgs::Ivf { .. } => {}
     }
     if let Some(name) = &args.name {
@@ -344,6 +380,22 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
             let settings = seed.map_or(settings, |seed| settings.with_seed(seed));
             ("ivf", IndexSpec::Ivf(settings))
         }
+        IndexKindArgs::Hnsw {
+            m,
+            ef_construction,
+            ef_search,
+            selection,
+            seed,
+        } => (
+            "hnsw",
+            IndexSpec::Hnsw(hnsw_settings(
+                m,
+                ef_construction,
+                ef_search,
+                selection,
+                seed,
+            )),
+        ),
         IndexKindArgs::Pq { m, nbits, seed } => {
             let settings = PqSettings::from_bits(m, nbits)?;
             let settings = seed.map_or(settings, |seed| settings.with_seed(seed));
@@ -371,6 +423,21 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
         built.build_s
     );
     Ok(())
+}
+
+/// The graph settings of `svdb index hnsw`.
+fn hnsw_settings(
+    m: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    selection: Selection,
+    seed: Option<u64>,
+) -> HnswSettings {
+    let settings = HnswSettings {
+        ef_search,
+        ..HnswSettings::new(m, ef_construction).with_selection(selection)
+    };
+    seed.map_or(settings, |seed| settings.with_seed(seed))
 }
 
 fn run_indexes(args: &DbArgs, collection: &Collection) -> Result<()> {
@@ -441,6 +508,25 @@ fn prepare_search(args: SearchArgs) -> Result<Prepared> {
             });
         }
     }
+    if let Some(ef) = args.ef {
+        let graph = index
+            .as_deref()
+            .map(|name| collection.index_kind(name))
+            .transpose()?
+            == Some(simple_vector_db::engine::IndexKind::Hnsw);
+        if !graph {
+            return Err(Error::InvalidParameter {
+                name: "ef",
+                reason: format!(
+                    "it applies to a graph index, and the search uses {}",
+                    index.as_deref().unwrap_or("brute force")
+                ),
+            });
+        }
+        if ef < args.k {
+            return Err(Error::EfBelowK { ef, k: args.k });
+        }
+    }
     Ok(Prepared::Search(args, collection, queries, index))
 }
 
@@ -453,8 +539,8 @@ fn run_search(
     let params = SearchParams {
         k: args.k,
         n_probes: args.nprobe,
+        ef: args.ef,
         rerank: args.rerank,
-        ..SearchParams::default()
     };
     let found = queries
         .iter()

@@ -19,7 +19,7 @@ use simple_vector_db::utils::output::print_json;
 pub struct EvalArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The index to measure: flat (brute force), ivf or pq.
+    /// The index to measure: flat (brute force), ivf, pq or hnsw.
     #[arg(long)]
     index: IndexKind,
     /// Inverted file: how many cells.
@@ -37,7 +37,16 @@ pub struct EvalArgs {
     /// Product quantization: the re-ranking depths to measure, comma-separated (0: none).
     #[arg(long, value_delimiter = ',')]
     rerank: Vec<usize>,
-    /// Seed of the index's k-means.
+    /// Graph: neighbours per node on the upper layers (M; layer 0 keeps 2·M). Default 32.
+    #[arg(long, value_parser = parse_positive)]
+    hnsw_m: Option<usize>,
+    /// Graph: the beam width of each insertion's search. Default 40.
+    #[arg(long, value_parser = parse_positive)]
+    ef_construction: Option<usize>,
+    /// Graph: the search beam widths to measure, comma-separated (default 16).
+    #[arg(long, value_delimiter = ',', value_parser = parse_positive)]
+    ef: Vec<usize>,
+    /// Seed of the index's build: k-means, or the graph's levels.
     #[arg(long)]
     kmeans_seed: Option<u64>,
     /// How the collection and its index lay vectors out: chunks (many per BLOB, fast) or rows
@@ -74,12 +83,15 @@ impl EvalArgs {
             m: self.m,
             nbits: self.nbits,
             rerank: self.rerank,
+            hnsw_m: self.hnsw_m,
+            ef_construction: self.ef_construction,
+            ef: self.ef,
             seed: self.kmeans_seed,
             layout: self.layout,
             mode: self.mode,
         };
         let vectors = self.data.load()?;
-        sweep.check(vectors.base.len(), vectors.dimension())?;
+        sweep.check(vectors.base.len(), vectors.dimension(), self.data.k)?;
         Ok(PreparedEval {
             data: self.data,
             vectors,
@@ -102,6 +114,7 @@ impl PreparedEval {
             IndexKind::Flat => 1,
             IndexKind::Ivf => self.sweep.n_probes.len().max(1),
             IndexKind::Pq => self.sweep.rerank.len().max(1),
+            IndexKind::Hnsw => self.sweep.ef.len().max(1),
         } as u64;
         let bar = sweep_progress(n_queries * runs);
         let rows = run_index_sweep(&dataset, &self.sweep, &mut || bar.inc(1))?;

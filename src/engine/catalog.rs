@@ -81,6 +81,11 @@ impl Settings {
             })
     }
 
+    /// The text stored under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
     /// The text form, `key=value` pairs in key order.
     pub fn to_text(&self) -> String {
         self.0

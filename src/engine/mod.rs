@@ -26,7 +26,7 @@ pub mod vector_index;
 
 pub use collection::{Collection, CollectionIndex, IndexInfo, IndexSpec};
 pub use flat::FlatIndex;
-pub use indexes::{IvfSettings, PqSettings};
+pub use indexes::{HnswSettings, IvfSettings, PqSettings};
 pub use neighbour::Neighbour;
 pub use search_params::SearchParams;
 pub use vector_index::{IndexKind, VectorIndex};

@@ -24,6 +24,9 @@ pub enum IndexKind {
     Ivf,
     /// Product quantization: one byte per sub-vector, asymmetric distances (chapters 7–8).
     Pq,
+    /// A hierarchical navigable small world graph, walked from neighbour to neighbour
+    /// (chapter 13).
+    Hnsw,
 }
 // ANCHOR_END: index_kind
 
@@ -34,6 +37,7 @@ impl IndexKind {
             IndexKind::Flat => "flat",
             IndexKind::Ivf => "ivf",
             IndexKind::Pq => "pq",
+            IndexKind::Hnsw => "hnsw",
         }
     }
 }
@@ -52,6 +56,7 @@ impl FromStr for IndexKind {
             "flat" => Ok(IndexKind::Flat),
             "ivf" => Ok(IndexKind::Ivf),
             "pq" => Ok(IndexKind::Pq),
+            "hnsw" => Ok(IndexKind::Hnsw),
             other => Err(Error::UnknownIndexKind(other.to_string())),
         }
     }

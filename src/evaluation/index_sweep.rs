@@ -9,7 +9,9 @@
 use serde::Serialize;
 
 use crate::engine::scan::ScanMode;
-use crate::engine::{IndexKind, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex};
+use crate::engine::{
+    HnswSettings, IndexKind, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex,
+};
 use crate::error::{Error, Result};
 use crate::evaluation::dataset::Dataset;
 use crate::evaluation::evaluator::{Evaluation, Evaluator};
@@ -37,7 +39,13 @@ pub struct IndexSweep {
     pub nbits: Option<u32>,
     /// Product quantization: each re-ranking depth to measure (0: none).
     pub rerank: Vec<usize>,
-    /// k-means seed of the build.
+    /// Graph: neighbours per node (`M`, default 32) and the construction beam (default 40),
+    /// FAISS's defaults.
+    pub hnsw_m: Option<usize>,
+    pub ef_construction: Option<usize>,
+    /// Graph: each search beam width to measure (default 16).
+    pub ef: Vec<usize>,
+    /// Seed of the build (k-means, or the graph's levels).
     pub seed: Option<u64>,
     /// How the collection and its index lay their vectors out.
     pub layout: Layout,
@@ -119,12 +127,21 @@ impl IndexSweep {
         params
     }
 
+    /// The graph settings asked for, FAISS's defaults where none is given.
+    fn hnsw_settings(&self) -> HnswSettings {
+        let settings = HnswSettings::new(
+            self.hnsw_m.unwrap_or(32),
+            self.ef_construction.unwrap_or(40),
+        );
+        self.seed.map_or(settings, |seed| settings.with_seed(seed))
+    }
+
     /// Checks the settings against the data before anything is built.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidParameter`] naming the missing or out-of-range setting.
-    pub fn check(&self, n_vectors: usize, dimension: usize) -> Result<()> {
+    pub fn check(&self, n_vectors: usize, dimension: usize, k: usize) -> Result<()> {
         let missing = |name: &'static str| Error::InvalidParameter {
             name,
             reason: format!("--index {} needs it", self.kind),
@@ -144,6 +161,18 @@ impl IndexSweep {
                         n_probes: p,
                         n_clusters: nlist,
                     });
+                }
+                Ok(())
+            }
+            IndexKind::Hnsw => {
+                self.hnsw_settings().check()?;
+                if n_vectors == 0 {
+                    return Err(Error::EmptyCollection {
+                        index: "hnsw".to_string(),
+                    });
+                }
+                if let Some(&ef) = self.ef.iter().find(|&&ef| ef < k) {
+                    return Err(Error::EfBelowK { ef, k });
                 }
                 Ok(())
             }
@@ -183,7 +212,7 @@ pub fn run_index_sweep(
     sweep: &IndexSweep,
     after_each_query: &mut dyn FnMut(),
 ) -> Result<Vec<IndexRow>> {
-    sweep.check(dataset.base().len(), dataset.dimension())?;
+    sweep.check(dataset.base().len(), dataset.dimension(), dataset.k())?;
     let evaluator = Evaluator::new(dataset);
     let (collection, load_took) =
         measure(|| load_collection(dataset.base(), dataset.metric(), sweep.layout));
@@ -217,6 +246,16 @@ pub fn run_index_sweep(
             };
             (IndexSpec::Ivf(settings), format!("nlist={nlist}"))
         }
+        IndexKind::Hnsw => {
+            let settings = sweep.hnsw_settings();
+            (
+                IndexSpec::Hnsw(settings),
+                format!(
+                    "m={} ef_construction={}",
+                    settings.m, settings.ef_construction
+                ),
+            )
+        }
         IndexKind::Pq => {
             let (m, nbits) = (sweep.m.unwrap_or(1), sweep.nbits.unwrap_or(8));
             let settings = PqSettings::from_bits(m, nbits)?;
@@ -238,6 +277,15 @@ pub fn run_index_sweep(
                 (
                     format!("{fixed} nprobe={p}"),
                     SearchParams::default().with_n_probes(p),
+                )
+            })
+            .collect(),
+        IndexKind::Hnsw => or_default(&sweep.ef, 16)
+            .into_iter()
+            .map(|ef| {
+                (
+                    format!("{fixed} ef_search={ef}"),
+                    SearchParams::default().with_ef(ef),
                 )
             })
             .collect(),
@@ -269,10 +317,15 @@ pub fn run_index_sweep(
 // ANCHOR_END: run_index_sweep
 
 fn probes_or_default(probes: &[usize]) -> Vec<usize> {
-    if probes.is_empty() {
-        vec![1]
+    or_default(probes, 1)
+}
+
+/// `values`, or the one `default` when none is given.
+fn or_default(values: &[usize], default: usize) -> Vec<usize> {
+    if values.is_empty() {
+        vec![default]
     } else {
-        probes.to_vec()
+        values.to_vec()
     }
 }
 
@@ -313,6 +366,9 @@ mod tests {
             m: None,
             nbits: None,
             rerank: vec![],
+            hnsw_m: None,
+            ef_construction: None,
+            ef: vec![],
             seed: None,
             layout: Layout::Chunks,
             mode: ScanMode::Streamed,
@@ -369,12 +425,12 @@ mod tests {
             ..pq.clone()
         };
         assert!(matches!(
-            odd.check(300, 4),
+            odd.check(300, 4, 5),
             Err(Error::ChunksDoNotDivide { .. })
         ));
         let no_nlist = sweep(IndexKind::Ivf);
         assert!(matches!(
-            no_nlist.check(300, 4),
+            no_nlist.check(300, 4, 5),
             Err(Error::InvalidParameter { name: "nlist", .. })
         ));
         let too_many_probes = IndexSweep {
@@ -383,7 +439,7 @@ mod tests {
             ..sweep(IndexKind::Ivf)
         };
         assert!(matches!(
-            too_many_probes.check(300, 4),
+            too_many_probes.check(300, 4, 5),
             Err(Error::InvalidProbeCount { .. })
         ));
     }

@@ -155,3 +155,23 @@ pub fn for_each_vector_chunk(
     })
 }
 // ANCHOR_END: for_each_vector_chunk
+
+/// Every stored vector with its id, by decreasing id: a fixed order, so that an index built on
+/// them (a training sample drawn by position, a graph's insertion order) does not depend on the
+/// order of storage.
+///
+/// # Errors
+///
+/// A damaged row or chunk.
+pub fn read_all_vectors(
+    connection: &Connection,
+    metadata: &Metadata,
+) -> Result<(Vec<i64>, Vec<Vec<f32>>)> {
+    let mut pairs = Vec::new();
+    for_each_vector(connection, metadata, |id, vector| {
+        pairs.push((id, vector.to_vec()));
+        Ok(())
+    })?;
+    pairs.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
+    Ok(pairs.into_iter().unzip())
+}

@@ -8,9 +8,10 @@
 //! reported, not just the first, so a damaged file can be judged as a whole.
 //!
 //! A file of the chunked layout keeps its vectors, lists and codes in chunks; [`chunks`] checks
-//! those.
+//! those. A graph index is checked the same way in both layouts ([`graph`]).
 
 mod chunks;
+mod graph;
 
 use std::path::Path;
 
@@ -93,6 +94,9 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
             ));
         }
         problems.extend(match metadata.layout {
+            _ if record.kind == IndexKind::Hnsw => {
+                graph::graph_tables(&connection, record, &metadata)?
+            }
             Layout::Rows => index_tables(&connection, record, &metadata)?,
             Layout::Chunks => chunks::index_chunks(&connection, record, &metadata)?,
         });
@@ -187,10 +191,13 @@ fn index_tables(
                 .map(|index| index.m_chunks())
                 .map_err(|e| e.to_string()),
         ),
-        IndexKind::Flat => {
+        IndexKind::Flat | IndexKind::Hnsw => {
             return Ok(vec![problem(
                 "indexes",
-                format!("{name}: flat is not a stored index"),
+                format!(
+                    "{name}: {} has no lists or codes to check here",
+                    record.kind
+                ),
             )])
         }
     };

@@ -4,11 +4,11 @@ use serde::Serialize;
 
 use super::{Collection, PQ_INDEX};
 use crate::engine::catalog::{self, check_index_name};
-use crate::engine::indexes::{IvfIndex, IvfSettings, PqIndex, PqSettings};
+use crate::engine::indexes::{HnswIndex, HnswSettings, IvfIndex, IvfSettings, PqIndex, PqSettings};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
-use crate::sqlite_store::stored_vectors::for_each_vector;
+use crate::sqlite_store::stored_vectors::read_all_vectors;
 use crate::sqlite_store::{Metadata, StoreKind};
 
 // ANCHOR: index_spec
@@ -19,6 +19,8 @@ pub enum IndexSpec {
     Ivf(IvfSettings),
     /// Product-quantization codes.
     Pq(PqSettings),
+    /// A graph of neighbours in layers.
+    Hnsw(HnswSettings),
 }
 // ANCHOR_END: index_spec
 
@@ -37,6 +39,9 @@ impl IndexSpec {
                 connection, name, settings, collection, data,
             )?),
             IndexSpec::Pq(settings) => Box::new(PqIndex::build(
+                connection, name, settings, collection, data,
+            )?),
+            IndexSpec::Hnsw(settings) => Box::new(HnswIndex::build(
                 connection, name, settings, collection, data,
             )?),
         })
@@ -266,19 +271,4 @@ pub(super) fn find<'s>(state: &'s super::State, name: &str) -> Result<&'s dyn St
             name: name.to_string(),
             available: state.indexes.keys().cloned().collect(),
         })
-}
-
-/// Every stored vector with its id, by decreasing id: a fixed order, so that the training
-/// sample (drawn by position in this list) and so the index do not depend on storage order.
-fn read_all_vectors(
-    connection: &rusqlite::Connection,
-    collection: &Metadata,
-) -> Result<(Vec<i64>, Vec<Vec<f32>>)> {
-    let mut pairs = Vec::new();
-    for_each_vector(connection, collection, |id, vector| {
-        pairs.push((id, vector.to_vec()));
-        Ok(())
-    })?;
-    pairs.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
-    Ok(pairs.into_iter().unzip())
 }

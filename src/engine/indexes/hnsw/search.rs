@@ -1,0 +1,187 @@
+//! Searching the graph: a greedy walk down the upper layers, then a beam search on layer 0.
+//!
+//! The upper layers are sparse: few nodes, long links. A walk there moves from the entry point
+//! to whichever neighbour is closer to the query, and stops at a node none of whose neighbours
+//! is closer; that node starts the walk on the layer below, as a skip list drops a level. On
+//! layer 0, where every node is, a single greedy walk would stop at the first local minimum, so
+//! the search keeps a beam of the `ef` closest nodes found so far and expands the closest one
+//! not yet expanded, until the closest candidate left is farther than the farthest of the beam
+//! (the paper's Algorithm 2). A wider beam costs more distances and finds more true neighbours.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use super::graph::Graph;
+use super::space::{Query, Space};
+
+/// A node and its distance to the query, ordered by distance (ties by node, so that every
+/// search is reproducible).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub distance: f32,
+    pub node: u32,
+}
+
+impl Eq for Scored {}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.distance
+            .total_cmp(&other.distance)
+            .then_with(|| self.node.cmp(&other.node))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+// ANCHOR: visited
+/// Which nodes a search has already scored, cleared in O(1) between searches.
+///
+/// A mark per node holds the number of the search that last saw it: a node is visited when its
+/// mark equals the current search's number, so starting a new search is adding one to that
+/// number, not clearing an array as large as the graph.
+#[derive(Debug, Clone, Default)]
+pub struct Visited {
+    marks: Vec<u32>,
+    current: u32,
+}
+
+impl Visited {
+    /// Starts a new search over a graph of `nodes` nodes.
+    pub fn start(&mut self, nodes: usize) {
+        if self.marks.len() < nodes {
+            self.marks.resize(nodes, 0);
+        }
+        self.current = self.current.wrapping_add(1);
+        if self.current == 0 {
+            // After 2³² searches the numbers come round again: clear once, really.
+            self.marks.fill(0);
+            self.current = 1;
+        }
+    }
+
+    /// Marks `node` visited; `true` when it was not yet.
+    #[inline]
+    pub fn insert(&mut self, node: u32) -> bool {
+        let mark = &mut self.marks[node as usize];
+        let fresh = *mark != self.current;
+        *mark = self.current;
+        fresh
+    }
+}
+// ANCHOR_END: visited
+
+// ANCHOR: greedy
+/// From `start`, moves on `layer` to a closer neighbour as long as there is one, and returns
+/// the node where no neighbour is closer (the paper's search with `ef = 1`, as in hnswlib).
+pub fn greedy_closest(
+    graph: &Graph,
+    space: &Space,
+    query: &Query<'_>,
+    mut start: Scored,
+    layer: usize,
+) -> Scored {
+    loop {
+        let mut moved = false;
+        for &neighbour in graph.neighbours(start.node, layer) {
+            let distance = space.distance(query, neighbour);
+            if distance < start.distance {
+                start = Scored {
+                    distance,
+                    node: neighbour,
+                };
+                moved = true;
+            }
+        }
+        if !moved {
+            return start;
+        }
+    }
+}
+// ANCHOR_END: greedy
+
+// ANCHOR: search_layer
+/// The `ef` nodes closest to `query` that a beam search on `layer` finds from `entries`,
+/// closest first.
+pub fn search_layer(
+    graph: &Graph,
+    space: &Space,
+    query: &Query<'_>,
+    entries: &[Scored],
+    ef: usize,
+    layer: usize,
+    visited: &mut Visited,
+) -> Vec<Scored> {
+    visited.start(graph.len());
+    // `candidates`: found but not yet expanded, closest on top. `beam`: the `ef` closest
+    // found, farthest on top, so that it is the one compared and dropped.
+    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(ef * 2);
+    let mut beam: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
+    for &entry in entries {
+        if visited.insert(entry.node) {
+            candidates.push(Reverse(entry));
+            beam.push(entry);
+        }
+    }
+    while beam.len() > ef {
+        beam.pop();
+    }
+    while let Some(Reverse(closest)) = candidates.pop() {
+        let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
+        if closest.distance > farthest && beam.len() >= ef {
+            break; // every node left to expand is farther than the whole beam
+        }
+        let neighbours = graph.neighbours(closest.node, layer);
+        for &next in neighbours {
+            space.prefetch(next);
+        }
+        for &neighbour in neighbours {
+            if !visited.insert(neighbour) {
+                continue;
+            }
+            let distance = space.distance(query, neighbour);
+            let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
+            if beam.len() < ef || distance < farthest {
+                let scored = Scored {
+                    distance,
+                    node: neighbour,
+                };
+                candidates.push(Reverse(scored));
+                beam.push(scored);
+                if beam.len() > ef {
+                    beam.pop();
+                }
+            }
+        }
+    }
+    beam.into_sorted_vec()
+}
+// ANCHOR_END: search_layer
+
+// ANCHOR: knn
+/// The `ef` nodes closest to `query` (at least as many as the caller keeps), closest first:
+/// down the upper layers greedily from the entry point, then a beam of `ef` on layer 0.
+pub fn search_graph(
+    graph: &Graph,
+    space: &Space,
+    query: &Query<'_>,
+    ef: usize,
+    visited: &mut Visited,
+) -> Vec<Scored> {
+    let Some((entry, top)) = graph.entry() else {
+        return Vec::new();
+    };
+    let mut closest = Scored {
+        distance: space.distance(query, entry),
+        node: entry,
+    };
+    for layer in (1..=top).rev() {
+        closest = greedy_closest(graph, space, query, closest, layer);
+    }
+    search_layer(graph, space, query, &[closest], ef, 0, visited)
+}
+// ANCHOR_END: knn
