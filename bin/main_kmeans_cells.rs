@@ -19,6 +19,7 @@ use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::datasets::memory_budget::{check_budget, vectors_bytes};
 use simple_vector_db::distances::squared_euclidean_distance;
 use simple_vector_db::evaluation::cli::{check_then_run, parse_positive};
+use simple_vector_db::evaluation::plots::frame::Frame;
 use simple_vector_db::kmeans::{nearest_centroid, train_centroids, KMeansConfig};
 use simple_vector_db::utils::flex_logging;
 use simple_vector_db::utils::output::print_json;
@@ -130,7 +131,7 @@ fn run(args: &Args) -> Result<Drawn> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let scene = Scene {
-        frame: Frame::around(&points, args.size),
+        frame: Frame::around(points.iter().map(Vec::as_slice), args.size, 1.12, 0.5),
         points: &points,
         centroids: &centroids,
         query: &query,
@@ -210,57 +211,6 @@ fn nearest_cells(centroids: &[Vec<f32>], query: &[f32], n: usize) -> Vec<usize> 
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     order.into_iter().take(n).map(|(_, cell)| cell).collect()
-}
-
-/// Maps data coordinates to pixels with the same scale on both axes, so distances (and so the
-/// shapes of the cells) are not distorted.
-#[derive(Debug, Clone, Copy)]
-struct Frame {
-    min_x: f32,
-    max_y: f32,
-    /// Data units per pixel.
-    step: f32,
-    size: u32,
-}
-
-impl Frame {
-    /// A square view around `points`, with a margin.
-    fn around(points: &[Vec<f32>], size: u32) -> Self {
-        let (mut min_x, mut max_x, mut min_y, mut max_y) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-        for p in points {
-            min_x = min_x.min(p[0]);
-            max_x = max_x.max(p[0]);
-            min_y = min_y.min(p[1]);
-            max_y = max_y.max(p[1]);
-        }
-        if points.is_empty() {
-            (min_x, max_x, min_y, max_y) = (-1.0, 1.0, -1.0, 1.0);
-        }
-        let span = (max_x - min_x).max(max_y - min_y).max(1e-3) * 1.12;
-        let (centre_x, centre_y) = ((min_x + max_x) / 2.0, (min_y + max_y) / 2.0);
-        Frame {
-            min_x: centre_x - span / 2.0,
-            max_y: centre_y + span / 2.0,
-            step: span / size.max(1) as f32,
-            size,
-        }
-    }
-
-    /// The data point at the centre of pixel `(column, row)`.
-    fn to_data(self, column: u32, row: u32) -> [f32; 2] {
-        [
-            self.min_x + (column as f32 + 0.5) * self.step,
-            self.max_y - (row as f32 + 0.5) * self.step,
-        ]
-    }
-
-    /// The pixel of a data point.
-    fn to_pixel(self, point: &[f32]) -> (i32, i32) {
-        (
-            ((point[0] - self.min_x) / self.step) as i32,
-            ((self.max_y - point[1]) / self.step) as i32,
-        )
-    }
 }
 
 /// Everything the picture shows.

@@ -71,6 +71,42 @@ def main(paths):
                 f"{label:<44} {peer['index']:<11} {float(row['qps']):>10.1f} "
                 f"{float(peer['qps']):>10.1f} {qps:>7.2f} {recall:>+12.4f} {build:>12.2f}"
             )
+    equal_recall(rows)
+
+
+def qps_at_recall(curve, recall):
+    """A peer's queries per second at `recall`, interpolated linearly between the two rows of
+    its curve (recall, qps) on either side; None outside the curve."""
+    curve = sorted(curve)
+    for (r0, q0), (r1, q1) in zip(curve, curve[1:]):
+        if r0 <= recall <= r1:
+            return q0 if r1 == r0 else q0 + (q1 - q0) * (recall - r0) / (r1 - r0)
+    return None
+
+
+def equal_recall(rows):
+    """Graph rows at equal recall: a beam of the same width does not do the same work in every
+    library (FAISS keeps expanding its candidates longer than the paper's rule), so each of our
+    rows is also set against each peer's speed at our recall, read off the peer's curve."""
+    graphs = [r for r in rows if r["index"] == "hnsw"]
+    if not graphs:
+        return
+    print(f"\n{'ours (graph)':<44} {'peer':<11} {'recall':>8} {'qps ours':>10} {'qps peer':>10} {'ratio':>7}")
+    for peer_name in ("faiss-hnsw", "hnswlib"):
+        for row in graphs:
+            params, _ = params_of(row)
+            build = {k: v for k, v in params.items() if k != "ef_search"}
+            curve = [
+                (float(p["recall"]), float(p["qps"]))
+                for p in rows
+                if p["index"] == peer_name
+                and {k: v for k, v in params_of(p)[0].items() if k != "ef_search"} == build
+            ]
+            recall = float(row["recall"])
+            theirs = qps_at_recall(curve, recall)
+            label = f"{row['index']} {row['params']}".strip()
+            shown = f"{theirs:>10.1f} {float(row['qps']) / theirs:>7.2f}" if theirs else f"{'outside':>10} {'':>7}"
+            print(f"{label:<44} {peer_name:<11} {recall:>8.4f} {float(row['qps']):>10.1f} {shown}")
 
 
 if __name__ == "__main__":

@@ -323,7 +323,11 @@ def run_faiss_hnsw(data: Data, args: argparse.Namespace, report: Report) -> None
     call, ids_of = faiss_search(index, data)
     for ef in args.ef:
         index.hnsw.efSearch = ef
+        faiss.cvar.hnsw_stats.reset()
         report.row(evaluate(data, "faiss-hnsw", hnsw_params(args, ef), call, ids_of, build_s, bytes_per_vector))
+        # The distances its layer-0 search computed per query: the work a beam of ef costs.
+        ndis = faiss.cvar.hnsw_stats.ndis / len(data.queries)
+        report.extra("faiss-hnsw", f"distances per query (ef_search={ef})", ndis, "distances")
 
 
 def remove_path(path: Path) -> None:

@@ -12,6 +12,7 @@ use serde_json::Value;
 const IN_MEMORY: &str = env!("CARGO_BIN_EXE_main_in_memory");
 const SQLITE: &str = env!("CARGO_BIN_EXE_main_sqlite");
 const KMEANS_CELLS: &str = env!("CARGO_BIN_EXE_main_kmeans_cells");
+const HNSW_LAYERS: &str = env!("CARGO_BIN_EXE_main_hnsw_layers");
 const QUANTIZER: &str = env!("CARGO_BIN_EXE_main_quantizer");
 const SQLITE_PQ: &str = env!("CARGO_BIN_EXE_main_sqlite_pq");
 const EVALUATOR: &str = env!("CARGO_BIN_EXE_main_evaluator");
@@ -157,6 +158,70 @@ fn kmeans_cells_prints_what_it_drew_and_where() {
     assert_eq!(json["wrote"], path_str(&png));
     assert_eq!(json["points"], 60);
     assert_eq!(json["probed_cells"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn hnsw_layers_draws_layers_that_thin_out_upwards_and_refuses_a_bad_m() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let png = dir.path().join("pictures").join("layers.png");
+    let args = ["--out", path_str(&png), "--size", "64"];
+    let stdout = results_of(HNSW_LAYERS, &args);
+    let bytes = std::fs::read(&png).expect("the PNG was written");
+    assert!(!bytes.is_empty() && &bytes[1..4] == b"PNG", "{png:?}");
+    assert!(
+        stdout.contains(&format!("wrote {}", png.display())),
+        "{stdout}"
+    );
+    // `layer 0: 300 nodes, …`, from layer 0 up: each layer holds fewer nodes than the one below.
+    let nodes: Vec<(usize, usize)> = stdout
+        .lines()
+        .filter_map(|line| {
+            let (layer, rest) = line.strip_prefix("layer ")?.split_once(": ")?;
+            let count = rest.split_once(' ')?.0;
+            Some((layer.parse().ok()?, count.parse().ok()?))
+        })
+        .collect();
+    assert!(nodes.len() >= 2, "several layers: {stdout}");
+    assert_eq!(nodes[0], (0, 300), "every point is on layer 0: {stdout}");
+    for (below, above) in nodes.iter().zip(&nodes[1..]) {
+        assert_eq!(above.0, below.0 + 1, "{stdout}");
+        assert!(above.1 < below.1, "layer {} thins out: {stdout}", above.0);
+    }
+    assert!(stdout.contains("the 5 nearest: "), "{stdout}");
+
+    let json = json_of(HNSW_LAYERS, &args);
+    let counts: Vec<u64> = json["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|layer| layer["nodes"].as_u64().expect("a count"))
+        .collect();
+    let from_text: Vec<u64> = nodes.iter().map(|&(_, n)| n as u64).collect();
+    assert_eq!(counts, from_text, "text and JSON tell the same");
+    assert_eq!(
+        json["path"]["walks"][0]["nodes"][0], json["entry"]["node"],
+        "the search starts at the entry point"
+    );
+    assert_eq!(json["path"]["found"].as_array().map(Vec::len), Some(5));
+
+    let refused = dir.path().join("refused.png");
+    for (bad, needle) in [
+        (["--m", "1"], "below 2"),
+        (["--ef-construction", "3"], "ef_construction"),
+    ] {
+        let output = run(
+            HNSW_LAYERS,
+            &[&bad[..], &["--out", path_str(&refused)]].concat(),
+        );
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error:") && stderr.contains(needle),
+            "{bad:?}: expected `error: …{needle}…`, got: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{bad:?}: {}", stdout_of(&output));
+    }
+    assert!(!refused.exists(), "a refused run draws nothing");
 }
 
 #[test]
@@ -333,6 +398,7 @@ fn help_lists_both_metrics_and_version_names_the_binary() {
         IN_MEMORY,
         SQLITE,
         KMEANS_CELLS,
+        HNSW_LAYERS,
         QUANTIZER,
         SQLITE_PQ,
         EVALUATOR,

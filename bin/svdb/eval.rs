@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::IndexKind;
 use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
@@ -46,6 +47,9 @@ pub struct EvalArgs {
     /// Graph: the search beam widths to measure, comma-separated (default 16).
     #[arg(long, value_delimiter = ',', value_parser = parse_positive)]
     ef: Vec<usize>,
+    /// Graph: how neighbours are chosen, the paper's heuristic or the M closest.
+    #[arg(long, value_enum, default_value_t = Selection::Heuristic)]
+    selection: Selection,
     /// Seed of the index's build: k-means, or the graph's levels.
     #[arg(long)]
     kmeans_seed: Option<u64>,
@@ -86,6 +90,7 @@ impl EvalArgs {
             hnsw_m: self.hnsw_m,
             ef_construction: self.ef_construction,
             ef: self.ef,
+            selection: self.selection,
             seed: self.kmeans_seed,
             layout: self.layout,
             mode: self.mode,

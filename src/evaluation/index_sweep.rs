@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use crate::engine::indexes::Selection;
 use crate::engine::scan::ScanMode;
 use crate::engine::{
     HnswSettings, IndexKind, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex,
@@ -45,6 +46,8 @@ pub struct IndexSweep {
     pub ef_construction: Option<usize>,
     /// Graph: each search beam width to measure (default 16).
     pub ef: Vec<usize>,
+    /// Graph: how neighbours are chosen (default: the paper's heuristic).
+    pub selection: Selection,
     /// Seed of the build (k-means, or the graph's levels).
     pub seed: Option<u64>,
     /// How the collection and its index lay their vectors out.
@@ -133,6 +136,7 @@ impl IndexSweep {
             self.hnsw_m.unwrap_or(32),
             self.ef_construction.unwrap_or(40),
         );
+        let settings = settings.with_selection(self.selection);
         self.seed.map_or(settings, |seed| settings.with_seed(seed))
     }
 
@@ -250,10 +254,17 @@ pub fn run_index_sweep(
             let settings = sweep.hnsw_settings();
             (
                 IndexSpec::Hnsw(settings),
-                format!(
-                    "m={} ef_construction={}",
-                    settings.m, settings.ef_construction
-                ),
+                match settings.selection {
+                    Selection::Heuristic => format!(
+                        "m={} ef_construction={}",
+                        settings.m, settings.ef_construction
+                    ),
+                    // Named only when it is not the default, as the storage settings are.
+                    Selection::Simple => format!(
+                        "m={} ef_construction={} selection=simple",
+                        settings.m, settings.ef_construction
+                    ),
+                },
             )
         }
         IndexKind::Pq => {
@@ -369,6 +380,7 @@ mod tests {
             hnsw_m: None,
             ef_construction: None,
             ef: vec![],
+            selection: Selection::Heuristic,
             seed: None,
             layout: Layout::Chunks,
             mode: ScanMode::Streamed,

@@ -1,12 +1,16 @@
-//! Charts of the sweeps, drawn with plotters into PNG files.
+//! Charts of the sweeps and pictures of the tutorial, drawn with plotters into PNG files.
 //!
-//! [`chart`] is a small line chart; [`ivf`] and [`pq`] turn sweep results into charts.
+//! [`chart`] is a small line chart; [`ivf`] and [`pq`] turn sweep results into charts;
+//! [`hnsw`] draws the layers of a graph index and one search down them (chapter 13's picture).
 
 pub mod chart;
 pub mod font;
+pub mod frame;
+pub mod hnsw;
 pub mod ivf;
 pub mod pq;
 
 pub use chart::{save_charts, Axis, Chart, Legend, Scale, Series};
+pub use hnsw::draw_hnsw_layers;
 pub use ivf::plot_ivf_results;
 pub use pq::plot_pq_results;

@@ -105,17 +105,25 @@ impl Hnsw {
     /// The `k` nodes closest to `query` that a beam of `ef` (at least `k`) finds, as
     /// neighbours under their ids, best first.
     pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Vec<Neighbour> {
+        self.search_counting(query, k, ef).0
+    }
+    // ANCHOR_END: hnsw_search
+
+    /// As [`search`](Self::search), with how many distances the beam search on layer 0
+    /// computed: the work a beam of `ef` costs (chapter 13 compares it with FAISS's).
+    pub fn search_counting(&self, query: &[f32], k: usize, ef: usize) -> (Vec<Neighbour>, usize) {
         let query = self.space.query(query);
         let mut visited = self.take_visited();
         let found = search_graph(&self.graph, &self.space, &query, ef.max(k), &mut visited);
+        let distances = visited.count();
         self.give_back(visited);
-        found
+        let neighbours = found
             .into_iter()
             .take(k)
             .map(|s| Neighbour::new(self.ids[s.node as usize], self.space.score(s.distance)))
-            .collect()
+            .collect();
+        (neighbours, distances)
     }
-    // ANCHOR_END: hnsw_search
 
     /// Bytes of the graph per node, in memory: its lists on every layer and its id (the
     /// vectors are counted apart: they are the collection's).

@@ -48,6 +48,8 @@ impl PartialOrd for Scored {
 pub struct Visited {
     marks: Vec<u32>,
     current: u32,
+    /// Nodes marked by the current search: each was scored once, so this counts distances.
+    fresh: usize,
 }
 
 impl Visited {
@@ -57,6 +59,7 @@ impl Visited {
             self.marks.resize(nodes, 0);
         }
         self.current = self.current.wrapping_add(1);
+        self.fresh = 0;
         if self.current == 0 {
             // After 2³² searches the numbers come round again: clear once, really.
             self.marks.fill(0);
@@ -70,7 +73,13 @@ impl Visited {
         let mark = &mut self.marks[node as usize];
         let fresh = *mark != self.current;
         *mark = self.current;
+        self.fresh += usize::from(fresh);
         fresh
+    }
+
+    /// How many nodes the current search has marked: the distances it computed.
+    pub fn count(&self) -> usize {
+        self.fresh
     }
 }
 // ANCHOR_END: visited

@@ -53,10 +53,12 @@ impl Selection {
     }
 }
 
+// ANCHOR: simple
 /// The `max` closest of `candidates`.
 fn keep_closest(candidates: &[Scored], max: usize) -> Vec<u32> {
     candidates.iter().take(max).map(|c| c.node).collect()
 }
+// ANCHOR_END: simple
 
 // ANCHOR: heuristic
 /// The paper's heuristic: from the closest candidate on, keep a candidate when it is closer to
