@@ -3,13 +3,16 @@
 //! Builds the graph twice in a collection file, once with the paper's heuristic and once with
 //! the simple "M closest" selection, and for each reports the build time, the time to load the
 //! graph again from the file after reopening it, the graph's bytes per vector, and recall@10
-//! and queries per second at several beam widths, all in one run.
-//! Run with `cargo bench --bench hnsw`.
+//! and queries per second at several beam widths, all in one run; then the distances a search
+//! computes per query at each width. Run with `cargo bench --bench hnsw`, or with
+//! `BENCH_DATA=DIR cargo bench --bench hnsw` on `DIR/base.npy` and `DIR/queries.npy` (the files
+//! `peers/` measures FAISS and hnswlib on).
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
+use simple_vector_db::datasets::npy::load_vectors;
 use simple_vector_db::engine::indexes::hnsw::Hnsw;
 use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::{Collection, HnswSettings, IndexSpec, SearchParams};
@@ -23,16 +26,12 @@ const K: usize = 10;
 const M: usize = 32;
 const EF_CONSTRUCTION: usize = 40;
 
+type Vectors = Vec<Vec<f32>>;
+
 fn main() -> Result<()> {
     simple_vector_db::utils::flex_logging::init();
-    let mut vectors = generate(&ClusteredSpec {
-        n_vectors: N_VECTORS + N_QUERIES,
-        dimension: 128,
-        n_clusters: 100,
-        noise: 0.8,
-        seed: 7,
-    })?;
-    let queries = vectors.split_off(N_VECTORS);
+    let (vectors, queries) = data()?;
+    let dimension = vectors.first().map_or(0, Vec::len);
     let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let path = dir.path().join("hnsw_bench.db");
     let mut collection = Collection::open_with_layout(&path, Layout::Chunks)?;
@@ -48,7 +47,11 @@ fn main() -> Result<()> {
         .collect::<Result<_>>()?;
     drop(collection);
 
-    println!("HNSW on {N_VECTORS} x 128 clustered vectors, M = {M}, ef_construction = {EF_CONSTRUCTION}, k = {K}, {N_QUERIES} queries");
+    println!(
+        "HNSW on {} x {dimension} vectors, M = {M}, ef_construction = {EF_CONSTRUCTION}, k = {K}, {} queries",
+        vectors.len(),
+        queries.len()
+    );
     println!(
         "{:>10} {:>8} {:>9} {:>10} {:>10} {:>10}",
         "selection", "build_s", "reopen_s", "bytes/vec", "ef", "recall@10"
@@ -56,25 +59,50 @@ fn main() -> Result<()> {
     for selection in [Selection::Heuristic, Selection::Simple] {
         measure_selection(&path, selection, &queries, &truth)?;
     }
-    distances_per_query(&vectors, &queries);
+    distances_per_query(&vectors, &queries, dimension);
     Ok(())
 }
 
+/// The base and the queries: `BENCH_DATA/base.npy` and `BENCH_DATA/queries.npy` when the
+/// variable names a directory (the peers' files, to set these figures beside theirs), seeded
+/// clusters otherwise.
+fn data() -> Result<(Vectors, Vectors)> {
+    if let Some(dir) = std::env::var_os("BENCH_DATA") {
+        let dir = std::path::PathBuf::from(dir);
+        return Ok((
+            load_vectors(&dir.join("base.npy"))?,
+            load_vectors(&dir.join("queries.npy"))?,
+        ));
+    }
+    let mut vectors = generate(&ClusteredSpec {
+        n_vectors: N_VECTORS + N_QUERIES,
+        dimension: 128,
+        n_clusters: 100,
+        noise: 0.8,
+        seed: 7,
+    })?;
+    let queries = vectors.split_off(N_VECTORS);
+    Ok((vectors, queries))
+}
+
 /// The same graph built in memory (the collection inserts by decreasing id, so this does too),
-/// and how many distances a search computes at each beam width: the cost `ef` stands for.
-fn distances_per_query(vectors: &[Vec<f32>], queries: &[Vec<f32>]) {
+/// how many distances a search computes at each beam width (the cost `ef` stands for), and how
+/// fast it runs without the collection around it (no transaction, no check of the generation).
+fn distances_per_query(vectors: &[Vec<f32>], queries: &[Vec<f32>], dimension: usize) {
     let settings = HnswSettings::new(M, EF_CONSTRUCTION);
-    let mut graph = Hnsw::new(settings, Metric::Euclidean, 128);
+    let mut graph = Hnsw::new(settings, Metric::Euclidean, dimension);
     for (id, vector) in vectors.iter().enumerate().rev() {
         graph.insert(id as i64, vector, &mut BTreeSet::new());
     }
     for ef in [16, 32, 64, 128] {
+        let start = Instant::now();
         let total: usize = queries
             .iter()
             .map(|q| graph.search_counting(q, K, ef).1)
             .sum();
+        let qps = queries.len() as f64 / start.elapsed().as_secs_f64();
         println!(
-            "heuristic ef = {ef:>3}: {:.0} distances per query",
+            "heuristic ef = {ef:>3}: {:.0} distances per query, {qps:.0} QPS in memory alone",
             total as f64 / queries.len() as f64
         );
     }

@@ -2,10 +2,10 @@
 //!
 //! A deterministic mutation loop (cargo-fuzz needs a nightly toolchain): bit flips, overwritten
 //! runs, zeroed pages, truncations and extensions of three healthy files, two of raw vectors with
-//! an inverted file and a PQ index (in the row layout, and again in chunks), one that keeps only
-//! codes. Every mutant is opened, counted, searched through every index (streamed, then
-//! preloaded), and checked with `check_file`. Nothing may panic, abort or
-//! hang; a mutant either fails with a typed error or answers. Bounded in count and in time.
+//! an inverted file, a PQ index and a graph (HNSW, in the row layout, and again in chunks), one
+//! that keeps only codes. Every mutant is opened, counted, searched through every index
+//! (streamed, then preloaded), and checked with `check_file`. Nothing may panic, abort or hang;
+//! a mutant either fails with a typed error or answers. Bounded in count and in time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use simple_vector_db::engine::check::check_file;
-use simple_vector_db::engine::{Collection, IndexSpec, IvfSettings, PqSettings, SearchParams};
+use simple_vector_db::engine::{
+    Collection, HnswSettings, IndexSpec, IvfSettings, PqSettings, SearchParams,
+};
 use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::VectorDbSqlitePq;
 
@@ -175,7 +177,8 @@ fn fuzz(seed: &[u8], query: &[f32], label: &str, rng_seed: u64) {
     );
 }
 
-/// A healthy file of raw vectors in `layout`, with an inverted file and a PQ index.
+/// A healthy file of raw vectors in `layout`, with an inverted file, a PQ index and a graph of
+/// small M (searched with its default beam).
 fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
     healthy_file(|path| {
         let mut collection = Collection::open_with_layout(path, layout).expect("creates");
@@ -189,6 +192,9 @@ fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
         collection
             .create_index("pq", &IndexSpec::Pq(PqSettings::new(4, 16)))
             .expect("builds");
+        collection
+            .create_index("hnsw", &IndexSpec::Hnsw(HnswSettings::new(4, 16)))
+            .expect("builds");
     })
 }
 
@@ -196,14 +202,14 @@ fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
 fn mutants_of_a_collection_with_indexes_never_panic() {
     let base = vectors(300, 8);
     let seed = collection_with_indexes(Layout::Rows, &base);
-    fuzz(&seed, &base[3], "vectors + ivf + pq", 1);
+    fuzz(&seed, &base[3], "vectors + ivf + pq + hnsw", 1);
 }
 
 #[test]
 fn mutants_of_a_chunked_collection_with_indexes_never_panic() {
     let base = vectors(300, 8);
     let seed = collection_with_indexes(Layout::Chunks, &base);
-    fuzz(&seed, &base[3], "chunks: vectors + ivf + pq", 3);
+    fuzz(&seed, &base[3], "chunks: vectors + ivf + pq + hnsw", 3);
 }
 
 #[test]

@@ -508,8 +508,16 @@ fn bad_arguments_exit_2_before_any_work() {
             "n_probes",
         ),
         (
-            vec!["eval", "--data", s(&f.base), "--index", "hnsw"],
-            "hnsw",
+            vec![
+                "eval",
+                "--data",
+                s(&f.base),
+                "--index",
+                "hnsw",
+                "--hnsw-m",
+                "1",
+            ],
+            "invalid parameter m",
         ),
         (
             vec![

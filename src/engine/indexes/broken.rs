@@ -78,7 +78,7 @@ impl StoredIndex for BrokenIndex {
     fn drop_tables(&self, connection: &Connection) -> Result<()> {
         // Whatever kind it was, its tables are the ones named after it.
         let name = &self.record.name;
-        for suffix in ["lists", "centroids", "codes", "codebook"] {
+        for suffix in ["lists", "centroids", "codes", "codebook", "nodes", "entry"] {
             connection.execute_batch(&format!("DROP TABLE IF EXISTS {name}_{suffix};"))?;
         }
         Ok(())

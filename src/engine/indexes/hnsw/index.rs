@@ -272,8 +272,12 @@ impl StoredIndex for HnswIndex {
 /// and a level byte, an offset and an id. hnswlib lays out its lists the same way.
 pub fn graph_bytes_per_vector(m: usize, summary: Summary) -> usize {
     let per_node = 4 * (1 + 2 * m) + 1 + std::mem::size_of::<usize>() + 8;
-    let total = summary.nodes * per_node + summary.upper_lists * 4 * (1 + m);
-    total.checked_div(summary.nodes).unwrap_or(0)
+    // `(nodes · per_node + upper) / nodes`, without the product: the counts come from the
+    // file's entry row, where a damaged one can hold any number.
+    let upper = summary.upper_lists.saturating_mul(4 * (1 + m));
+    upper
+        .checked_div(summary.nodes)
+        .map_or(0, |upper| per_node.saturating_add(upper))
 }
 // ANCHOR_END: graph_bytes
 

@@ -50,6 +50,8 @@ pub struct Visited {
     current: u32,
     /// Nodes marked by the current search: each was scored once, so this counts distances.
     fresh: usize,
+    /// Room for the unscored neighbours of the node being expanded, kept between searches.
+    fresh_nodes: Vec<u32>,
 }
 
 impl Visited {
@@ -127,9 +129,11 @@ pub fn search_layer(
 ) -> Vec<Scored> {
     visited.start(graph.len());
     // `candidates`: found but not yet expanded, closest on top. `beam`: the `ef` closest
-    // found, farthest on top, so that it is the one compared and dropped.
-    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(ef * 2);
-    let mut beam: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
+    // found, farthest on top, so that it is the one compared and dropped. Neither holds more
+    // nodes than the graph has, whatever `ef` the caller asked for.
+    let room = ef.min(graph.len());
+    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(room * 2);
+    let mut beam: BinaryHeap<Scored> = BinaryHeap::with_capacity(room + 1);
     for &entry in entries {
         if visited.insert(entry.node) {
             candidates.push(Reverse(entry));
@@ -144,14 +148,17 @@ pub fn search_layer(
         if closest.distance > farthest && beam.len() >= ef {
             break; // every node left to expand is farther than the whole beam
         }
-        let neighbours = graph.neighbours(closest.node, layer);
-        for &next in neighbours {
-            space.prefetch(next);
-        }
-        for &neighbour in neighbours {
-            if !visited.insert(neighbour) {
-                continue;
+        // First the neighbours not yet scored, their vectors asked for as they are found, so
+        // that memory fetches them while the distances of the first ones are computed.
+        let mut fresh = std::mem::take(&mut visited.fresh_nodes);
+        fresh.clear();
+        for &neighbour in graph.neighbours(closest.node, layer) {
+            if visited.insert(neighbour) {
+                space.prefetch(neighbour);
+                fresh.push(neighbour);
             }
+        }
+        for &neighbour in &fresh {
             let distance = space.distance(query, neighbour);
             let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
             if beam.len() < ef || distance < farthest {
@@ -166,6 +173,7 @@ pub fn search_layer(
                 }
             }
         }
+        visited.fresh_nodes = fresh;
     }
     beam.into_sorted_vec()
 }

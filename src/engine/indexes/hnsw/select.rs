@@ -61,8 +61,9 @@ fn keep_closest(candidates: &[Scored], max: usize) -> Vec<u32> {
 // ANCHOR_END: simple
 
 // ANCHOR: heuristic
-/// The paper's heuristic: from the closest candidate on, keep a candidate when it is closer to
-/// the node than to every candidate kept before it, until `max` are kept.
+/// The paper's heuristic: from the closest candidate on, keep a candidate unless a neighbour
+/// kept before it is closer to it than the node is, until `max` are kept (a tie keeps it, as in
+/// hnswlib and FAISS).
 ///
 /// With fewer than `max` candidates there is room for all, and all are kept (as in hnswlib
 /// and FAISS): pruning would only throw links away.

@@ -231,9 +231,12 @@ impl GraphTables {
         summary: Summary,
     ) -> Result<(Graph, Vec<i64>)> {
         let mut graph = Graph::new(m);
-        let mut ids = Vec::with_capacity(summary.nodes.min(1 << 24));
-        let mut levels = Vec::with_capacity(summary.nodes.min(1 << 24));
-        let mut lists: Vec<Vec<Vec<u32>>> = Vec::with_capacity(summary.nodes.min(1 << 24));
+        // The entry row's count is the file's word, checked only once the rows are read: it
+        // may reserve room for a few nodes, not for as many as a damaged row claims.
+        let reserve = summary.nodes.min(1 << 16);
+        let mut ids = Vec::with_capacity(reserve);
+        let mut levels = Vec::with_capacity(reserve);
+        let mut lists: Vec<Vec<Vec<u32>>> = Vec::with_capacity(reserve);
         let mut statement = connection.prepare(&format!(
             "SELECT node, id, level, links FROM {} ORDER BY node",
             self.nodes
