@@ -2,9 +2,12 @@
 //! collection, reopening, several handles on one file, files of another schema version, paths
 //! that look like SQLite URIs, and product-quantization files created, reopened and trained.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use common::{schema_objects, self_query_misses_with, temp_path};
 use rusqlite::Connection;
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::engine::indexes::ivf::best_cells;
@@ -14,7 +17,6 @@ use simple_vector_db::engine::{
 };
 use simple_vector_db::sqlite_store::SCHEMA_VERSION;
 use simple_vector_db::{Error, Metric, VectorDbSqlite, VectorDbSqlitePq};
-use tempfile::TempDir;
 
 // --- Helpers -------------------------------------------------------------------------------
 
@@ -28,13 +30,6 @@ fn clustered(n: usize, dimension: usize, n_clusters: usize, seed: u64) -> Vec<Ve
         seed,
     })
     .expect("a valid spec")
-}
-
-/// A fresh temporary directory and a database path inside it.
-fn temp_path(name: &str) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join(name);
-    (dir, path)
 }
 
 fn ivf(nlist: usize) -> IndexSpec {
@@ -64,34 +59,13 @@ fn self_query_misses(
     ids: &[i64],
     vectors: &[Vec<f32>],
 ) -> Vec<i64> {
-    let params = SearchParams::k(1).with_n_probes(1);
-    ids.iter()
-        .zip(vectors)
-        .filter(|(&id, vector)| {
-            let found = collection
-                .search(Some(index), vector, &params)
-                .expect("a valid search");
-            found.first().map(|n| n.id) != Some(id)
-        })
-        .map(|(&id, _)| id)
-        .collect()
-}
-
-/// The names of the tables (and SQL indexes) in the file at `path` whose names start with
-/// `prefix`.
-fn schema_objects(path: &Path, prefix: &str) -> Vec<String> {
-    let raw = Connection::open(path).expect("opens");
-    let mut statement = raw
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name",
-        )
-        .expect("valid SQL");
-    let names = statement
-        .query_map([prefix], |row| row.get::<_, String>(0))
-        .expect("runs")
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .expect("reads");
-    names
+    self_query_misses_with(
+        collection,
+        index,
+        &SearchParams::k(1).with_n_probes(1),
+        ids,
+        vectors,
+    )
 }
 
 fn count_rows(path: &Path, table: &str) -> i64 {

@@ -3,8 +3,9 @@
 //! product quantization; chunks that grow one vector at a time; a preloaded handle that notices
 //! another handle's write; a damaged chunk that is reported, not trusted.
 
-use std::path::PathBuf;
+mod common;
 
+use common::temp_path;
 use rusqlite::Connection;
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::engine::check::check_file;
@@ -14,7 +15,6 @@ use simple_vector_db::engine::{
 };
 use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::{Error, Metric};
-use tempfile::TempDir;
 
 fn clustered(n: usize, dimension: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut vectors = generate(&ClusteredSpec {
@@ -28,12 +28,6 @@ fn clustered(n: usize, dimension: usize, seed: u64) -> Vec<Vec<f32>> {
     // A zero vector: cosine must score it 0 on every path, not NaN.
     vectors[7] = vec![0.0; dimension];
     vectors
-}
-
-fn temp_path(name: &str) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join(name);
-    (dir, path)
 }
 
 fn collection(layout: Layout, metric: Metric, vectors: &[Vec<f32>]) -> Collection {

@@ -4,12 +4,17 @@
 //! seed makes byte-identical, typed errors for bad settings and bad searches, and damaged graph
 //! tables refused and reported, never a panic.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use common::{
+    edit_links, nodes_table, self_query_misses_with, tables_named, tamper, temp_path, NodeRow,
+};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use simple_vector_db::datasets::clustered::{generate, ClusteredSpec};
 use simple_vector_db::engine::check::check_file;
 use simple_vector_db::engine::indexes::Selection;
@@ -17,7 +22,6 @@ use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::{Collection, HnswSettings, IndexSpec, Neighbour, SearchParams};
 use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::{Error, Metric};
-use tempfile::TempDir;
 
 // --- Helpers -------------------------------------------------------------------------------
 
@@ -51,12 +55,6 @@ fn uniform(n: usize, dimension: usize, seed: u64) -> Vec<Vec<f32>> {
     (0..n)
         .map(|_| (0..dimension).map(|_| rng.gen_range(-1.0..1.0)).collect())
         .collect()
-}
-
-fn temp_path(name: &str) -> (TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join(name);
-    (dir, path)
 }
 
 fn hnsw(m: usize, ef_construction: usize) -> IndexSpec {
@@ -105,42 +103,46 @@ fn recall_at_10(collection: &Collection, index: &str, queries: &[Vec<f32>], ef: 
     hits as f64 / (10 * queries.len()) as f64
 }
 
-/// The ids (stored as `vectors`) whose own query through the graph does not return them first.
+/// The ids (stored as `vectors`) whose own query through the graph, in a beam of 32, does not
+/// return them first.
 fn self_query_misses(
     collection: &Collection,
     index: &str,
     ids: &[i64],
     vectors: &[Vec<f32>],
 ) -> Vec<i64> {
-    let params = SearchParams::k(1).with_ef(32);
-    ids.iter()
-        .zip(vectors)
-        .filter(|(&id, vector)| {
-            let found = collection
-                .search(Some(index), vector, &params)
-                .expect("a valid search");
-            found.first().map(|n| n.id) != Some(id)
-        })
-        .map(|(&id, _)| id)
-        .collect()
+    self_query_misses_with(
+        collection,
+        index,
+        &SearchParams::k(1).with_ef(32),
+        ids,
+        vectors,
+    )
 }
 
-/// Every row of the nodes table of `index`: node, id, level, links.
-type NodeRow = (i64, i64, i64, Vec<u8>);
+/// Whether the graph index `hnsw` of `collection` is listed as up to date.
+fn graph_up_to_date(collection: &Collection) -> bool {
+    collection
+        .index_info("hnsw")
+        .expect("reads")
+        .expect("listed")
+        .up_to_date
+}
 
-fn nodes_table(path: &Path, index: &str) -> Vec<NodeRow> {
-    let raw = Connection::open(path).expect("opens");
-    let mut statement = raw
-        .prepare(&format!(
-            "SELECT node, id, level, links FROM {index}_nodes ORDER BY node"
-        ))
-        .expect("the table exists");
-    let rows = statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("runs")
-        .collect::<rusqlite::Result<Vec<NodeRow>>>()
-        .expect("reads");
-    rows
+/// The answers of the graph index `hnsw` to each of `queries`, searched with `params`.
+fn graph_answers(
+    collection: &Collection,
+    queries: &[Vec<f32>],
+    params: &SearchParams,
+) -> Vec<Vec<Neighbour>> {
+    queries
+        .iter()
+        .map(|q| {
+            collection
+                .search(Some("hnsw"), q, params)
+                .expect("searches")
+        })
+        .collect()
 }
 
 /// The entry row of `index`: node, level, nodes, upper_lists.
@@ -152,48 +154,6 @@ fn entry_row(path: &Path, index: &str) -> (i64, i64, i64, i64) {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
     .expect("one entry row")
-}
-
-/// The names of the tables in the file at `path` whose names start with `prefix`.
-fn tables_named(path: &Path, prefix: &str) -> Vec<String> {
-    let raw = Connection::open(path).expect("opens");
-    let mut statement = raw
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND substr(name, 1, length(?1)) = ?1 ORDER BY name",
-        )
-        .expect("valid SQL");
-    let names = statement
-        .query_map([prefix], |row| row.get::<_, String>(0))
-        .expect("runs")
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .expect("reads");
-    names
-}
-
-fn tamper(path: &Path, sql: &str) {
-    Connection::open(path)
-        .expect("opens")
-        .execute_batch(sql)
-        .expect("tampers");
-}
-
-/// Rewrites the links BLOB of `node` through `edit`.
-fn edit_links(path: &Path, node: i64, edit: impl FnOnce(&mut Vec<u8>)) {
-    let raw = Connection::open(path).expect("opens");
-    let mut links: Vec<u8> = raw
-        .query_row(
-            "SELECT links FROM hnsw_nodes WHERE node = ?1",
-            [node],
-            |r| r.get(0),
-        )
-        .expect("the node exists");
-    edit(&mut links);
-    raw.execute(
-        "UPDATE hnsw_nodes SET links = ?1 WHERE node = ?2",
-        params![links, node],
-    )
-    .expect("tampers");
 }
 
 // --- Recall ----------------------------------------------------------------------------------
@@ -216,14 +176,7 @@ fn recall_at_10_is_above_0_95_under_both_metrics_in_both_layouts() {
             assert!(wide > 0.95, "{what}: recall@10 at ef 64 is {wide}");
             assert!(wide >= narrow, "{what}: a wider beam lost recall");
             // Preloaded or streamed, the graph is searched in memory: the same answers.
-            let streamed: Vec<Vec<Neighbour>> = queries
-                .iter()
-                .map(|q| {
-                    collection
-                        .search(Some("hnsw"), q, &SearchParams::k(10).with_ef(64))
-                        .expect("searches")
-                })
-                .collect();
+            let streamed = graph_answers(&collection, &queries, &SearchParams::k(10).with_ef(64));
             collection.preload(Some("hnsw")).expect("preloads");
             assert_eq!(collection.scan_mode(), ScanMode::Preloaded);
             for (query, expected) in queries.iter().zip(&streamed) {
@@ -360,15 +313,8 @@ fn a_reopened_file_answers_identically_without_a_rebuild() {
     let (_dir, path) = temp_path("reopen.db");
     let vectors = clustered(2_000, 16, 10);
     let queries = clustered(40, 16, 11);
-    let answers = |collection: &Collection| -> Vec<Vec<Neighbour>> {
-        queries
-            .iter()
-            .map(|q| {
-                collection
-                    .search(Some("hnsw"), q, &SearchParams::k(10).with_ef(40))
-                    .expect("searches")
-            })
-            .collect()
+    let answers = |collection: &Collection| {
+        graph_answers(collection, &queries, &SearchParams::k(10).with_ef(40))
     };
     let (before, generation, info) = {
         let mut collection = collection_at(&path, Layout::Chunks, Metric::Cosine, &vectors);
@@ -413,13 +359,7 @@ fn vectors_inserted_after_the_build_are_linked_in_also_after_reopening() {
     for (ids, batch) in new_ids.chunks(100).zip(new_vectors.chunks(100)) {
         collection.insert(batch, Some(ids)).expect("valid");
     }
-    assert!(
-        collection
-            .index_info("hnsw")
-            .expect("reads")
-            .expect("listed")
-            .up_to_date
-    );
+    assert!(graph_up_to_date(&collection));
     assert_eq!(
         self_query_misses(&collection, "hnsw", &new_ids, &new_vectors),
         Vec::<i64>::new()
@@ -461,13 +401,7 @@ fn vectors_inserted_after_the_build_are_linked_in_also_after_reopening() {
         self_query_misses(&collection, "hnsw", &later_ids, &later),
         Vec::<i64>::new()
     );
-    assert!(
-        collection
-            .index_info("hnsw")
-            .expect("reads")
-            .expect("listed")
-            .up_to_date
-    );
+    assert!(graph_up_to_date(&collection));
     let queries = base_and_queries(2_000, 40, 16, 20).1;
     let recall = recall_at_10(&collection, "hnsw", &queries, 64);
     assert!(recall > 0.95, "after the inserts: recall@10 {recall}");
@@ -510,13 +444,7 @@ fn a_second_handle_sees_through_the_graph_what_the_first_inserts() {
             self_query_misses(handle, "hnsw", &a_ids, &from_a),
             Vec::<i64>::new()
         );
-        assert!(
-            handle
-                .index_info("hnsw")
-                .expect("reads")
-                .expect("listed")
-                .up_to_date
-        );
+        assert!(graph_up_to_date(handle));
     }
     drop((a, b));
     assert_eq!(nodes_table(&path, "hnsw").len(), 1_900);
@@ -609,15 +537,8 @@ fn failed_writes_leave_the_graph_as_it_was() {
             &IndexSpec::Pq(simple_vector_db::engine::PqSettings::new(4, 16)),
         )
         .expect("builds");
-    let answers = |collection: &Collection| -> Vec<Vec<Neighbour>> {
-        queries
-            .iter()
-            .map(|q| {
-                collection
-                    .search(Some("hnsw"), q, &SearchParams::k(5).with_ef(20))
-                    .expect("searches")
-            })
-            .collect()
+    let answers = |collection: &Collection| {
+        graph_answers(collection, &queries, &SearchParams::k(5).with_ef(20))
     };
     let (before, nodes) = (answers(&collection), nodes_table(&path, "hnsw"));
     let generation = collection.generation().expect("reads");
@@ -900,6 +821,8 @@ fn damaged_graph_tables_are_refused_and_reported_never_a_panic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let healthy = healthy_graph_file(dir.path());
     type Damage = Box<dyn Fn(&Path)>;
+    // Most damage is one SQL statement run behind the library's back.
+    let sql = |statement: &'static str| -> Damage { Box::new(move |p| tamper(p, statement)) };
     let cases: Vec<(&str, Damage)> = vec![
         (
             "a links BLOB cut in the middle of a number",
@@ -954,76 +877,60 @@ fn damaged_graph_tables_are_refused_and_reported_never_a_panic() {
         ),
         (
             "a node row deleted in the middle",
-            Box::new(|p| tamper(p, "DELETE FROM hnsw_nodes WHERE node = 10")),
+            sql("DELETE FROM hnsw_nodes WHERE node = 10"),
         ),
         (
             "the last node row deleted",
-            Box::new(|p| tamper(p, "DELETE FROM hnsw_nodes WHERE node = 499")),
+            sql("DELETE FROM hnsw_nodes WHERE node = 499"),
         ),
         (
             "a level above the largest",
-            Box::new(|p| tamper(p, "UPDATE hnsw_nodes SET level = 40 WHERE node = 2")),
+            sql("UPDATE hnsw_nodes SET level = 40 WHERE node = 2"),
         ),
         (
             "a level that disagrees with the links",
-            Box::new(|p| {
-                tamper(
-                    p,
-                    "UPDATE hnsw_nodes SET level = level + 1 \
-                     WHERE node = (SELECT min(node) FROM hnsw_nodes WHERE level = 0)",
-                )
-            }),
+            sql("UPDATE hnsw_nodes SET level = level + 1 \
+                 WHERE node = (SELECT min(node) FROM hnsw_nodes WHERE level = 0)"),
         ),
         (
             "links that are not a BLOB",
-            Box::new(|p| tamper(p, "UPDATE hnsw_nodes SET links = 'text' WHERE node = 4")),
+            sql("UPDATE hnsw_nodes SET links = 'text' WHERE node = 4"),
         ),
         (
             "the entry row pointing at a node of layer 0",
-            Box::new(|p| {
-                tamper(
-                    p,
-                    "UPDATE hnsw_entry SET node = \
-                     (SELECT min(node) FROM hnsw_nodes WHERE level = 0)",
-                )
-            }),
+            sql("UPDATE hnsw_entry SET node = \
+                 (SELECT min(node) FROM hnsw_nodes WHERE level = 0)"),
         ),
         (
             "the entry row pointing past the last node",
-            Box::new(|p| tamper(p, "UPDATE hnsw_entry SET node = 500")),
+            sql("UPDATE hnsw_entry SET node = 500"),
         ),
         (
             "the entry row at a level too high",
-            Box::new(|p| tamper(p, "UPDATE hnsw_entry SET level = level + 1")),
+            sql("UPDATE hnsw_entry SET level = level + 1"),
         ),
         (
             "the entry row counting too many nodes",
-            Box::new(|p| tamper(p, "UPDATE hnsw_entry SET nodes = 501")),
+            sql("UPDATE hnsw_entry SET nodes = 501"),
         ),
         (
             "the entry row counting an absurd number of nodes",
-            Box::new(|p| tamper(p, "UPDATE hnsw_entry SET nodes = 9223372036854775807")),
+            sql("UPDATE hnsw_entry SET nodes = 9223372036854775807"),
         ),
         (
             "the entry row counting an absurd number of upper lists",
-            Box::new(|p| tamper(p, "UPDATE hnsw_entry SET upper_lists = 9223372036854775807")),
+            sql("UPDATE hnsw_entry SET upper_lists = 9223372036854775807"),
         ),
-        (
-            "the entry row gone",
-            Box::new(|p| tamper(p, "DELETE FROM hnsw_entry")),
-        ),
+        ("the entry row gone", sql("DELETE FROM hnsw_entry")),
         (
             "a node whose id is not in the collection",
-            Box::new(|p| tamper(p, "UPDATE hnsw_nodes SET id = 99999 WHERE node = 4")),
+            sql("UPDATE hnsw_nodes SET id = 99999 WHERE node = 4"),
         ),
         (
             "a vector deleted from under its node",
-            Box::new(|p| tamper(p, "DELETE FROM vectors WHERE id = 30")),
+            sql("DELETE FROM vectors WHERE id = 30"),
         ),
-        (
-            "the nodes table gone",
-            Box::new(|p| tamper(p, "DROP TABLE hnsw_nodes")),
-        ),
+        ("the nodes table gone", sql("DROP TABLE hnsw_nodes")),
     ];
     let query = uniform(500, 8, 70)[7].clone();
     for (i, (what, damage)) in cases.iter().enumerate() {

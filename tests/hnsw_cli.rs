@@ -5,32 +5,19 @@
 //! checks stdout (results), stderr (errors) and the exit code (0, 1 for a failure during the
 //! work, 2 for a bad argument or input, refused before any work).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{
+    assert_refused_before_any_work, edit_links, s, stderr, stdout, svdb, tamper, uniform,
+    write_vectors,
+};
 use ndarray::Array2;
-use ndarray_npy::WriteNpyExt;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use simple_vector_db::engine::Collection;
 use simple_vector_db::evaluation::index_sweep::INDEX_HEADER;
-
-fn svdb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svdb"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("svdb runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout(output))
@@ -49,25 +36,31 @@ fn ok(args: &[&str]) -> Output {
     output
 }
 
-/// `n` seeded vectors uniform in [0, 1)^d: no two alike.
-fn uniform(n: usize, d: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n)
-        .map(|_| (0..d).map(|_| rng.gen::<f32>()).collect())
-        .collect()
+/// Runs `search --json` on `f.db` for `queries` with the `extra` arguments, checks that it
+/// succeeds, and returns its answer.
+fn search_json(f: &Files, queries: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["search", "--db", s(&f.db), "--queries", s(queries)];
+    args.extend(extra);
+    args.push("--json");
+    json(&ok(&args))
 }
 
-fn write_vectors(path: &Path, vectors: &[Vec<f32>]) {
-    let d = vectors[0].len();
-    let flat: Vec<f32> = vectors.iter().flatten().copied().collect();
-    let array = Array2::from_shape_vec((vectors.len(), d), flat).expect("rectangular");
-    array
-        .write_npy(std::fs::File::create(path).expect("creates"))
-        .expect("writes");
+/// `base` followed by `extra`, as owned arguments for a table of cases.
+fn args_with(base: &[&str], extra: &[&str]) -> Vec<String> {
+    base.iter().chain(extra).map(|a| a.to_string()).collect()
 }
 
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
+/// Checks that `output` is a failure during the work (exit 1) whose stderr mentions `needle`.
+fn assert_failed_during_work(output: &Output, needle: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(stderr(output).contains(needle), "{}", stderr(output));
+}
+
+/// Checks that `output` is `svdb check` finding a problem (exit 1) that its report on stdout
+/// describes with `problem`.
+fn assert_check_found(output: &Output, problem: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(stdout(output).contains(problem), "{}", stdout(output));
 }
 
 struct Files {
@@ -178,20 +171,11 @@ fn a_graph_is_built_listed_searched_shown_and_checked() {
 
     // The only index is the default; each query is a stored vector and finds itself first.
     let out = f.root.join("ids.npy");
-    let found = json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.queries),
-        "--k",
-        "5",
-        "--ef",
-        "64",
-        "--output",
-        s(&out),
-        "--json",
-    ]));
+    let found = search_json(
+        &f,
+        &f.queries,
+        &["--k", "5", "--ef", "64", "--output", s(&out)],
+    );
     let graph = ids(&found);
     for (q, neighbours) in graph.iter().enumerate() {
         assert_eq!(neighbours.len(), 5);
@@ -201,18 +185,11 @@ fn a_graph_is_built_listed_searched_shown_and_checked() {
     let written: Array2<i64> = ndarray_npy::read_npy(&out).expect("an int64 .npy");
     assert_eq!(written.dim(), (10, 5));
     assert_eq!(written.row(3).to_vec(), graph[3]);
-    let exact = ids(&json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.queries),
-        "--k",
-        "5",
-        "--index",
-        "flat",
-        "--json",
-    ])));
+    let exact = ids(&search_json(
+        &f,
+        &f.queries,
+        &["--k", "5", "--index", "flat"],
+    ));
     let hits: usize = graph
         .iter()
         .zip(&exact)
@@ -220,18 +197,11 @@ fn a_graph_is_built_listed_searched_shown_and_checked() {
         .sum();
     assert!(hits >= 48, "{hits} of 50 true neighbours through the graph");
     // A beam wider than the graph is the whole graph: brute force's answer.
-    let widest = ids(&json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.queries),
-        "--k",
-        "5",
-        "--ef",
-        "1000000000000",
-        "--json",
-    ])));
+    let widest = ids(&search_json(
+        &f,
+        &f.queries,
+        &["--k", "5", "--ef", "1000000000000"],
+    ));
     assert_eq!(widest, exact);
     // Text output, and the default beam (the index's ef_search) without --ef.
     let text = ok(&[
@@ -302,23 +272,15 @@ fn index_json_a_second_graph_and_the_simple_selection() {
         "ef_construction=30 ef_search=16 m=6 seed=42 selection=simple"
     );
     // Two indexes: a search must name one.
-    let ambiguous = svdb(&["search", "--db", s(&f.db), "--queries", s(&f.queries)]);
-    assert_eq!(ambiguous.status.code(), Some(2), "{}", stderr(&ambiguous));
-    assert!(stderr(&ambiguous).contains("several indexes"));
-    let found = ids(&json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.queries),
-        "--index",
-        "simple",
-        "--k",
-        "1",
-        "--ef",
-        "32",
-        "--json",
-    ])));
+    assert_refused_before_any_work(
+        &["search", "--db", s(&f.db), "--queries", s(&f.queries)],
+        "several indexes",
+    );
+    let found = ids(&search_json(
+        &f,
+        &f.queries,
+        &["--index", "simple", "--k", "1", "--ef", "32"],
+    ));
     assert_eq!(found, (0..10).map(|q| vec![q]).collect::<Vec<_>>());
 }
 
@@ -331,24 +293,15 @@ fn bad_graph_arguments_exit_2_before_any_work() {
     drop(Collection::open(&empty).expect("creates an empty collection"));
     let before = std::fs::read(&f.db).expect("the file");
     let empty_before = std::fs::read(&empty).expect("the file");
-    let search = |extra: &[&'static str]| -> Vec<String> {
-        let mut args: Vec<String> = ["search", "--db", s(&f.db), "--queries", s(&f.queries)]
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
+    let search = |extra: &[&str]| {
+        args_with(
+            &["search", "--db", s(&f.db), "--queries", s(&f.queries)],
+            extra,
+        )
     };
-    let index = |extra: &[&'static str]| -> Vec<String> {
-        let mut args: Vec<String> = ["index", "--db", s(&f.db), "hnsw"]
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
-    };
-    let eval = |extra: &[&'static str]| -> Vec<String> {
-        let mut args: Vec<String> = [
+    let index = |extra: &[&str]| args_with(&["index", "--db", s(&f.db), "hnsw"], extra);
+    let eval = |extra: &[&str]| {
+        let base = [
             "eval",
             "--data",
             s(&f.base),
@@ -358,12 +311,8 @@ fn bad_graph_arguments_exit_2_before_any_work() {
             "hnsw",
             "--out",
             s(&f.root),
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
+        ];
+        args_with(&base, extra)
     };
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
@@ -389,23 +338,14 @@ fn bad_graph_arguments_exit_2_before_any_work() {
         (index(&["--ef-search", "0"]), "invalid parameter ef_search"),
         (index(&["--selection", "best"]), "best"),
         (
-            vec![
-                "index".into(),
-                "--db".into(),
-                s(&empty).into(),
-                "hnsw".into(),
-            ],
+            args_with(&["index", "--db", s(&empty), "hnsw"], &[]),
             "empty collection",
         ),
         (
-            vec![
-                "index".into(),
-                "--db".into(),
-                s(&f.db).into(),
-                "--name".into(),
-                "Bad-Name".into(),
-                "hnsw".into(),
-            ],
+            args_with(
+                &["index", "--db", s(&f.db), "--name", "Bad-Name", "hnsw"],
+                &[],
+            ),
             "Bad-Name",
         ),
         (eval(&["--hnsw-m", "1"]), "invalid parameter m"),
@@ -421,28 +361,7 @@ fn bad_graph_arguments_exit_2_before_any_work() {
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = svdb(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains("error"),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(needle),
-            "{args:?} should mention {needle:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stdout(&output).is_empty(),
-            "{args:?} printed {}",
-            stdout(&output)
-        );
+        assert_refused_before_any_work(&args, needle);
     }
     assert_eq!(
         std::fs::read(&f.db).expect("the file"),
@@ -567,18 +486,7 @@ fn loads_after_the_build_are_linked_in_and_a_metric_change_rebuilds() {
     assert_eq!(nodes(&f.db), 1_600);
     let listed = json(&ok(&["indexes", "--db", s(&f.db), "--json"]));
     assert_eq!(listed[0]["up_to_date"], true);
-    let found = ids(&json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.held_out),
-        "--k",
-        "1",
-        "--ef",
-        "32",
-        "--json",
-    ])));
+    let found = ids(&search_json(&f, &f.held_out, &["--k", "1", "--ef", "32"]));
     assert_eq!(found, (1_500..1_600).map(|id| vec![id]).collect::<Vec<_>>());
     ok(&["check", "--db", s(&f.db)]);
 
@@ -596,18 +504,7 @@ fn loads_after_the_build_are_linked_in_and_a_metric_change_rebuilds() {
     let listed = json(&ok(&["indexes", "--db", s(&f.db), "--json"]));
     assert_eq!(listed[0]["metric"], "cosine");
     assert_eq!(listed[0]["up_to_date"], true);
-    let found = json(&ok(&[
-        "search",
-        "--db",
-        s(&f.db),
-        "--queries",
-        s(&f.queries),
-        "--k",
-        "2",
-        "--ef",
-        "32",
-        "--json",
-    ]));
+    let found = search_json(&f, &f.queries, &["--k", "2", "--ef", "32"]);
     for q in 0..10 {
         // The query is stored twice, as q and as 1600 + q: both have cosine 1.
         let mut pair = vec![found[q][0]["id"].as_i64(), found[q][1]["id"].as_i64()];
@@ -623,26 +520,14 @@ fn loads_after_the_build_are_linked_in_and_a_metric_change_rebuilds() {
 fn a_damaged_graph_fails_check_and_search_but_not_the_collection() {
     let f = files();
     indexed(&f);
-    {
-        let raw = Connection::open(&f.db).expect("opens");
-        let mut links: Vec<u8> = raw
-            .query_row("SELECT links FROM hnsw_nodes WHERE node = 3", [], |r| {
-                r.get(0)
-            })
-            .expect("node 3");
-        links[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        raw.execute(
-            "UPDATE hnsw_nodes SET links = ?1 WHERE node = 3",
-            params![links],
-        )
-        .expect("tampers");
-    }
+    // Node 3 claims 2³² - 1 links on layer 0.
+    edit_links(&f.db, 3, |links| {
+        links[..4].copy_from_slice(&u32::MAX.to_le_bytes())
+    });
     let checked = svdb(&["check", "--db", s(&f.db)]);
-    assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
-    assert!(
-        stdout(&checked).contains("problem: hnsw_nodes: bad data in table hnsw_nodes: node 3:"),
-        "{}",
-        stdout(&checked)
+    assert_check_found(
+        &checked,
+        "problem: hnsw_nodes: bad data in table hnsw_nodes: node 3:",
     );
     assert!(
         stderr(&checked).contains("1 problem(s) found"),
@@ -669,14 +554,9 @@ fn a_damaged_graph_fails_check_and_search_but_not_the_collection() {
         "--index",
         "hnsw",
     ]);
-    assert_eq!(through.status.code(), Some(1), "{}", stderr(&through));
+    assert_failed_during_work(&through, "hnsw_nodes");
     assert!(
         stderr(&through).starts_with("error: "),
-        "{}",
-        stderr(&through)
-    );
-    assert!(
-        stderr(&through).contains("hnsw_nodes"),
         "{}",
         stderr(&through)
     );
@@ -694,7 +574,7 @@ fn a_damaged_graph_fails_check_and_search_but_not_the_collection() {
     ]);
     ok(&["info", "--db", s(&f.db)]);
     let load = svdb(&["load", "--db", s(&f.db), "--vectors", s(&f.queries)]);
-    assert_eq!(load.status.code(), Some(1), "{}", stderr(&load));
+    assert_failed_during_work(&load, "error: ");
     let info = json(&ok(&["info", "--db", s(&f.db), "--json"]));
     assert_eq!(info["count"], 1_500);
     // Rebuilding repairs it.
@@ -711,10 +591,7 @@ fn a_damaged_graph_fails_check_and_search_but_not_the_collection() {
 fn an_absurd_node_count_is_refused_not_reserved() {
     let f = files();
     indexed(&f);
-    Connection::open(&f.db)
-        .expect("opens")
-        .execute_batch("UPDATE hnsw_entry SET nodes = 9223372036854775807")
-        .expect("tampers");
+    tamper(&f.db, "UPDATE hnsw_entry SET nodes = 9223372036854775807");
     let limited = |args: &str| {
         Command::new("sh")
             .arg("-c")
@@ -731,15 +608,9 @@ fn an_absurd_node_count_is_refused_not_reserved() {
         "search --db {db} --queries {} --index hnsw",
         s(&f.queries)
     ));
-    assert_eq!(searched.status.code(), Some(1), "{}", stderr(&searched));
-    assert!(
-        stderr(&searched).contains("the entry row says 9223372036854775807"),
-        "{}",
-        stderr(&searched)
-    );
+    assert_failed_during_work(&searched, "the entry row says 9223372036854775807");
     let checked = limited(&format!("check --db {db}"));
-    assert_eq!(checked.status.code(), Some(1), "{}", stderr(&checked));
-    assert!(stdout(&checked).contains("problem: hnsw_nodes:"));
+    assert_check_found(&checked, "problem: hnsw_nodes:");
     // The same limit leaves room for an ordinary search of the repaired file.
     ok(&["index", "--db", db, "hnsw", "--m", "8"]);
     let repaired = limited(&format!(

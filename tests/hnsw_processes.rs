@@ -6,76 +6,21 @@
 //! index or a whole one, and a killed load leaves the rows, the graph and the vectors agreeing:
 //! all of the batch or none of it. Each test is bounded in time.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use ndarray::Array2;
-use ndarray_npy::WriteNpyExt;
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use std::path::{Path, PathBuf};
+
+use common::{
+    assert_healthy, drop_index_if_present, kill_at_spread_moments, nodes_table, remove_with_log,
+    run, s, svdb_command, tables_named, uniform, write_vectors, NodeRow,
+};
 use rusqlite::Connection;
-use simple_vector_db::engine::check::check_file;
 use simple_vector_db::engine::{Collection, HnswSettings, IndexSpec, SearchParams};
 use simple_vector_db::sqlite_store::Layout;
 
-fn svdb() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_svdb"));
-    command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn run(mut command: Command) -> Output {
-    command.output().expect("the binary runs")
-}
-
-/// `n` seeded vectors uniform in [0, 1)^d: no two alike, so each is its own nearest neighbour.
-fn uniform(n: usize, d: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (0..n)
-        .map(|_| (0..d).map(|_| rng.gen::<f32>()).collect())
-        .collect()
-}
-
-fn write_vectors(path: &Path, vectors: &[Vec<f32>]) {
-    let d = vectors[0].len();
-    let flat: Vec<f32> = vectors.iter().flatten().copied().collect();
-    let array = Array2::from_shape_vec((vectors.len(), d), flat).expect("rectangular");
-    array
-        .write_npy(std::fs::File::create(path).expect("creates"))
-        .expect("writes");
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-fn assert_healthy(db: &Path) {
-    let problems = check_file(db).expect("the file opens");
-    assert!(problems.is_empty(), "{problems:?}");
-}
-
-fn remove_with_log(db: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-}
-
-/// The tables of the file whose names start with `hnsw_`.
+/// The tables of the graph index `hnsw` in the file at `db`.
 fn graph_tables(db: &Path) -> Vec<String> {
-    let raw = Connection::open(db).expect("opens");
-    let mut statement = raw
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'hnsw\\_%' ESCAPE '\\' ORDER BY name")
-        .expect("valid SQL");
-    let names = statement
-        .query_map([], |row| row.get::<_, String>(0))
-        .expect("runs")
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .expect("reads");
-    names
+    tables_named(db, "hnsw_")
 }
 
 /// `(rows of hnsw_nodes, nodes of the entry row)`.
@@ -91,19 +36,25 @@ fn graph_counts(db: &Path) -> (i64, i64) {
 }
 
 /// Every row of `hnsw_nodes` (node, id, level, links), in node order.
-type Nodes = Vec<(i64, i64, i64, Vec<u8>)>;
+type Nodes = Vec<NodeRow>;
 
-fn nodes_table(db: &Path) -> Nodes {
-    let raw = Connection::open(db).expect("opens");
-    let mut statement = raw
-        .prepare("SELECT node, id, level, links FROM hnsw_nodes ORDER BY node")
-        .expect("the nodes table");
-    let rows = statement
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("runs")
-        .collect::<rusqlite::Result<Nodes>>()
-        .expect("reads");
-    rows
+/// Whether `nodes` is the graph held in `first`; the first graph asked about becomes it.
+/// Builds and loads are deterministic, so every whole one must write the same graph as the
+/// uninterrupted run, which is checked first.
+fn same_as_first(first: &std::cell::RefCell<Option<Nodes>>, nodes: &[NodeRow]) -> bool {
+    let mut first = first.borrow_mut();
+    let reference = first.get_or_insert_with(|| nodes.to_vec());
+    nodes == reference.as_slice()
+}
+
+/// Whether the ids of `nodes`, as a set, are exactly `expected`.
+fn ids_are(nodes: &[NodeRow], expected: std::ops::Range<i64>) -> bool {
+    nodes
+        .iter()
+        .map(|r| r.1)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .eq(expected)
 }
 
 /// The ids among `ids` (id `i` stored as `vectors[i]`) that a search of their own vector
@@ -124,45 +75,6 @@ fn unfound(
     .collect()
 }
 
-/// Runs `command` once to time it, then `trials` times killed at spread-out moments, calling
-/// `verify` after each kill. Returns how many runs were killed before they finished.
-/// (Copied from `tests/processes.rs`.)
-fn kill_at_spread_moments(
-    make: &dyn Fn() -> Command,
-    reset: &dyn Fn(),
-    verify: &dyn Fn(usize),
-    trials: usize,
-) -> usize {
-    reset();
-    let start = Instant::now();
-    let output = run(make());
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let full = start.elapsed();
-    verify(usize::MAX);
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for trial in 0..trials {
-        if Instant::now() > deadline {
-            break;
-        }
-        reset();
-        let mut child = make().spawn().expect("spawns");
-        let delay = full.mul_f64((trial as f64 + 0.5) / trials as f64);
-        std::thread::sleep(delay);
-        if child.try_wait().expect("polls").is_none() {
-            killed += 1;
-        }
-        let _ = child.kill(); // SIGKILL: no destructor, no rollback code runs
-        let _ = child.wait();
-        verify(trial);
-    }
-    killed
-}
-
 #[test]
 fn a_graph_build_killed_at_any_moment_leaves_no_index_or_a_whole_one() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -170,8 +82,7 @@ fn a_graph_build_killed_at_any_moment_leaves_no_index_or_a_whole_one() {
     let x = dir.path().join("x.npy");
     let vectors = uniform(20_000, 16, 1);
     write_vectors(&x, &vectors);
-    let mut c = svdb();
-    c.args([
+    let c = svdb_command(&[
         "load",
         "--db",
         s(&db),
@@ -184,16 +95,11 @@ fn a_graph_build_killed_at_any_moment_leaves_no_index_or_a_whole_one() {
     ]);
     assert!(run(c).status.success());
     let reset = || {
-        let mut collection = Collection::open_existing(&db).expect("opens");
-        if collection.has_index("hnsw").expect("reads") {
-            collection.drop_index("hnsw").expect("drops");
-        }
-        drop(collection);
+        drop_index_if_present(&db, "hnsw");
         assert!(graph_tables(&db).is_empty(), "dropped with its tables");
     };
     let make = || {
-        let mut c = svdb();
-        c.args([
+        svdb_command(&[
             "index",
             "--db",
             s(&db),
@@ -202,8 +108,7 @@ fn a_graph_build_killed_at_any_moment_leaves_no_index_or_a_whole_one() {
             "8",
             "--ef-construction",
             "40",
-        ]);
-        c
+        ])
     };
     let outcomes = std::cell::RefCell::new((0, 0));
     // The graph the uninterrupted build writes; a build is deterministic (seed 42).
@@ -219,25 +124,13 @@ fn a_graph_build_killed_at_any_moment_leaves_no_index_or_a_whole_one() {
                 .expect("listed");
             assert!(info.up_to_date, "trial {trial}");
             assert_eq!(graph_counts(&db), (20_000, 20_000), "trial {trial}");
-            let nodes = nodes_table(&db);
-            let reference = whole
-                .borrow_mut()
-                .get_or_insert_with(|| nodes.clone())
-                .clone();
+            let nodes = nodes_table(&db, "hnsw");
             assert!(
-                nodes == reference,
+                same_as_first(&whole, &nodes),
                 "trial {trial}: another graph than the whole build's"
             );
             // The ids are the collection's (SQLite numbers them in order from 0 here).
-            assert!(
-                nodes
-                    .iter()
-                    .map(|r| r.1)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .eq(0..20_000),
-                "trial {trial}"
-            );
+            assert!(ids_are(&nodes, 0..20_000), "trial {trial}");
             assert_eq!(
                 unfound(&collection, &vectors, (0..20_000).step_by(97), (1, 64)),
                 Vec::<i64>::new(),
@@ -282,16 +175,12 @@ fn a_load_into_a_graph_indexed_collection_killed_at_any_moment_is_all_or_nothing
         assert!(!dir.path().join("f.db-wal").exists(), "checkpointed");
         std::fs::read(&db).expect("reads")
     };
-    let before = nodes_table(&db);
+    let before = nodes_table(&db, "hnsw");
     let reset = || {
         remove_with_log(&db);
         std::fs::write(&db, &seed).expect("writes");
     };
-    let make = || {
-        let mut c = svdb();
-        c.args(["load", "--db", s(&db), "--vectors", s(&more)]);
-        c
-    };
+    let make = || svdb_command(&["load", "--db", s(&db), "--vectors", s(&more)]);
     let outcomes = std::cell::RefCell::new((0, 0));
     // The graph the uninterrupted load leaves; linking is deterministic.
     let after: std::cell::RefCell<Option<Nodes>> = std::cell::RefCell::new(None);
@@ -307,7 +196,7 @@ fn a_load_into_a_graph_indexed_collection_killed_at_any_moment_is_all_or_nothing
             (count as i64, count as i64),
             "trial {trial}"
         );
-        let nodes = nodes_table(&db);
+        let nodes = nodes_table(&db, "hnsw");
         if count == BASE {
             outcomes.borrow_mut().0 += 1;
             assert!(
@@ -316,22 +205,13 @@ fn a_load_into_a_graph_indexed_collection_killed_at_any_moment_is_all_or_nothing
             );
         } else {
             outcomes.borrow_mut().1 += 1;
-            let reference = after
-                .borrow_mut()
-                .get_or_insert_with(|| nodes.clone())
-                .clone();
             assert!(
-                nodes == reference,
+                same_as_first(&after, &nodes),
                 "trial {trial}: another graph than the whole load's"
             );
         }
         assert!(
-            nodes
-                .iter()
-                .map(|r| r.1)
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .eq(0..count as i64),
+            ids_are(&nodes, 0..count as i64),
             "trial {trial}: the graph's ids are not the stored ones"
         );
         assert!(

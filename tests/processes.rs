@@ -6,45 +6,28 @@
 //! file's generation counter. A process killed with SIGKILL at any moment leaves the file as it
 //! was before its last transaction or after it, never between. Each test is bounded in time.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use ndarray::Array2;
-use ndarray_npy::WriteNpyExt;
-use simple_vector_db::engine::check::check_file;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{
+    assert_healthy, drop_index_if_present, kill_at_spread_moments, remove_with_log, run, s,
+    svdb_command, write_vectors,
+};
 use simple_vector_db::engine::{Collection, SearchParams};
 
-fn svdb() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_svdb"));
-    command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn run(mut command: Command) -> Output {
-    command.output().expect("the binary runs")
-}
-
-fn write_vectors(path: &Path, n: usize, d: usize, offset: usize) {
-    let flat: Vec<f32> = (0..n * d)
-        .map(|i| (((i + offset * d) * 7919) % 10_007) as f32 / 10_007.0)
+/// Writes `n` vectors of dimension `d` to `path`, a fixed pattern of values in [0, 1) whose
+/// row `r` is row `r + offset` of the same pattern, so files of other offsets hold others.
+fn write_patterned(path: &Path, n: usize, d: usize, offset: usize) {
+    let vectors: Vec<Vec<f32>> = (0..n)
+        .map(|row| {
+            (0..d)
+                .map(|j| ((((row + offset) * d + j) * 7919) % 10_007) as f32 / 10_007.0)
+                .collect()
+        })
         .collect();
-    let array = Array2::from_shape_vec((n, d), flat).expect("rectangular");
-    array
-        .write_npy(std::fs::File::create(path).expect("creates"))
-        .expect("writes");
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
-
-fn assert_healthy(db: &Path) {
-    let problems = check_file(db).expect("the file opens");
-    assert!(problems.is_empty(), "{problems:?}");
+    write_vectors(path, &vectors);
 }
 
 #[test]
@@ -52,12 +35,12 @@ fn concurrent_loads_without_ids_never_collide() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("f.db");
     let x = dir.path().join("x.npy");
-    write_vectors(&x, 500, 8, 0);
+    write_patterned(&x, 500, 8, 0);
     let children: Vec<Child> = (0..4)
         .map(|_| {
-            let mut command = svdb();
-            command.args(["load", "--db", s(&db), "--vectors", s(&x)]);
-            command.spawn().expect("spawns")
+            svdb_command(&["load", "--db", s(&db), "--vectors", s(&x)])
+                .spawn()
+                .expect("spawns")
         })
         .collect();
     for child in children {
@@ -85,26 +68,22 @@ fn a_reader_sees_what_another_process_writes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("f.db");
     let x = dir.path().join("x.npy");
-    write_vectors(&x, 300, 4, 0);
+    write_patterned(&x, 300, 4, 0);
     // The reader opens the file while it is still empty, before any dimension is known.
-    assert!(run({
-        let mut c = svdb();
-        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
-        c
-    })
-    .status
-    .success());
+    assert!(
+        run(svdb_command(&["load", "--db", s(&db), "--vectors", s(&x)]))
+            .status
+            .success()
+    );
     let reader = Collection::open_existing(&db).expect("opens");
     let query = reader.get(7).expect("reads").expect("stored");
     let mut seen = vec![reader.len().expect("counts")];
     for round in 0..5 {
-        let mut c = svdb();
-        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
+        let c = svdb_command(&["load", "--db", s(&db), "--vectors", s(&x)]);
         assert!(run(c).status.success());
         seen.push(reader.len().expect("counts"));
         if round == 2 {
-            let mut c = svdb();
-            c.args(["index", "--db", s(&db), "ivf", "--nlist", "8"]);
+            let c = svdb_command(&["index", "--db", s(&db), "ivf", "--nlist", "8"]);
             assert!(run(c).status.success());
         }
     }
@@ -123,67 +102,20 @@ fn a_reader_sees_what_another_process_writes() {
     assert_healthy(&db);
 }
 
-// ANCHOR: kill_at_spread_moments
-/// Runs `command` once to time it, then `trials` times killed at spread-out moments, calling
-/// `verify` after each kill. Returns how many runs were killed before they finished.
-fn kill_at_spread_moments(
-    make: &dyn Fn() -> Command,
-    reset: &dyn Fn(),
-    verify: &dyn Fn(usize),
-    trials: usize,
-) -> usize {
-    reset();
-    let start = Instant::now();
-    let output = run(make());
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let full = start.elapsed();
-    verify(usize::MAX);
-    let mut killed = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for trial in 0..trials {
-        if Instant::now() > deadline {
-            break;
-        }
-        reset();
-        let mut child = make().spawn().expect("spawns");
-        let delay = full.mul_f64((trial as f64 + 0.5) / trials as f64);
-        std::thread::sleep(delay);
-        if child.try_wait().expect("polls").is_none() {
-            killed += 1;
-        }
-        let _ = child.kill(); // SIGKILL: no destructor, no rollback code runs
-        let _ = child.wait();
-        verify(trial);
-    }
-    killed
-}
-// ANCHOR_END: kill_at_spread_moments
-
 #[test]
 fn a_load_killed_at_any_moment_stores_all_or_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db: PathBuf = dir.path().join("f.db");
     let x = dir.path().join("x.npy");
     let small = dir.path().join("small.npy");
-    write_vectors(&x, 60_000, 32, 0);
-    write_vectors(&small, 10, 32, 1);
+    write_patterned(&x, 60_000, 32, 0);
+    write_patterned(&small, 10, 32, 1);
     let reset = || {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-        let mut c = svdb();
-        c.args(["load", "--db", s(&db), "--vectors", s(&small)]);
+        remove_with_log(&db);
+        let c = svdb_command(&["load", "--db", s(&db), "--vectors", s(&small)]);
         assert!(run(c).status.success());
     };
-    let make = || {
-        let mut c = svdb();
-        c.args(["load", "--db", s(&db), "--vectors", s(&x)]);
-        c
-    };
+    let make = || svdb_command(&["load", "--db", s(&db), "--vectors", s(&x)]);
     // ANCHOR: verify_load
     let verify = |trial: usize| {
         let count = Collection::open_existing(&db)
@@ -206,9 +138,8 @@ fn an_index_build_killed_at_any_moment_leaves_no_half_index() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db: PathBuf = dir.path().join("f.db");
     let x = dir.path().join("x.npy");
-    write_vectors(&x, 20_000, 16, 0);
-    let mut c = svdb();
-    c.args([
+    write_patterned(&x, 20_000, 16, 0);
+    let c = svdb_command(&[
         "load",
         "--db",
         s(&db),
@@ -218,17 +149,8 @@ fn an_index_build_killed_at_any_moment_leaves_no_half_index() {
         "euclidean",
     ]);
     assert!(run(c).status.success());
-    let reset = || {
-        let mut collection = Collection::open_existing(&db).expect("opens");
-        if collection.has_index("ivf").expect("reads") {
-            collection.drop_index("ivf").expect("drops");
-        }
-    };
-    let make = || {
-        let mut c = svdb();
-        c.args(["index", "--db", s(&db), "ivf", "--nlist", "64"]);
-        c
-    };
+    let reset = || drop_index_if_present(&db, "ivf");
+    let make = || svdb_command(&["index", "--db", s(&db), "ivf", "--nlist", "64"]);
     let verify = |trial: usize| {
         let collection = Collection::open_existing(&db).expect("reopens");
         if collection.has_index("ivf").expect("reads") {
@@ -248,11 +170,7 @@ fn an_index_build_killed_at_any_moment_leaves_no_half_index() {
 fn a_first_pq_insert_killed_at_any_moment_keeps_codebook_and_codes_together() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db: PathBuf = dir.path().join("pq.db");
-    let reset = || {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-    };
+    let reset = || remove_with_log(&db);
     let make = || {
         let mut c = Command::new(env!("CARGO_BIN_EXE_main_sqlite_pq"));
         c.args(["--db", s(&db)])
@@ -296,9 +214,7 @@ fn two_first_pq_inserts_at_once_end_with_one_codebook_for_every_code() {
             .collect()
     };
     for round in 0..5 {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
+        remove_with_log(&db);
         let start = std::sync::Arc::new(std::sync::Barrier::new(2));
         let workers: Vec<_> = [0, 1_000]
             .into_iter()

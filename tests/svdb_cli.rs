@@ -4,27 +4,12 @@
 //! checks stdout (results), stderr (errors) and the exit code (0, 1 for a failure during the
 //! work, 2 for a bad argument or input, refused before any work).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use ndarray::{Array1, Array2};
-use ndarray_npy::WriteNpyExt;
-
-fn svdb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svdb"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("svdb runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{assert_refused_before_any_work, s, stderr, stdout, svdb, write_ids, write_vectors};
+use ndarray::Array2;
 
 /// `n` points of dimension `d` on a lattice, so every point is its own unique nearest neighbour.
 fn lattice(n: usize, d: usize) -> Vec<Vec<f32>> {
@@ -35,19 +20,6 @@ fn lattice(n: usize, d: usize) -> Vec<Vec<f32>> {
                 .collect()
         })
         .collect()
-}
-
-fn write_vectors(path: &Path, vectors: &[Vec<f32>]) {
-    let d = vectors[0].len();
-    let flat: Vec<f32> = vectors.iter().flatten().copied().collect();
-    let array = Array2::from_shape_vec((vectors.len(), d), flat).expect("rectangular");
-    let file = std::fs::File::create(path).expect("creates");
-    array.write_npy(file).expect("writes");
-}
-
-fn write_ids(path: &Path, ids: &[i64]) {
-    let file = std::fs::File::create(path).expect("creates");
-    Array1::from(ids.to_vec()).write_npy(file).expect("writes");
 }
 
 struct Files {
@@ -73,10 +45,6 @@ fn files(n: usize, d: usize) -> Files {
         queries,
         root,
     }
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
 }
 
 #[test]
@@ -247,14 +215,10 @@ fn several_indexes_must_be_named_and_pq_is_searched_through_its_codes() {
         .success());
     let pq = svdb(&["index", "--db", s(&f.db), "pq", "--m", "4", "--nbits", "4"]);
     assert!(pq.status.success(), "{}", stderr(&pq));
-    let ambiguous = svdb(&["search", "--db", s(&f.db), "--queries", s(&f.queries)]);
-    assert_eq!(ambiguous.status.code(), Some(2));
-    assert!(
-        stderr(&ambiguous).contains("several indexes"),
-        "{}",
-        stderr(&ambiguous)
+    assert_refused_before_any_work(
+        &["search", "--db", s(&f.db), "--queries", s(&f.queries)],
+        "several indexes",
     );
-    assert!(stdout(&ambiguous).is_empty());
     let through_pq = svdb(&[
         "search",
         "--db",
@@ -535,28 +499,7 @@ fn bad_arguments_exit_2_before_any_work() {
         ),
     ];
     for (args, needle) in cases {
-        let output = svdb(&args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains("error"),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(needle),
-            "{args:?} should mention {needle:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stdout(&output).is_empty(),
-            "{args:?} printed {}",
-            stdout(&output)
-        );
+        assert_refused_before_any_work(&args, needle);
     }
     assert!(
         !missing.exists(),
