@@ -140,6 +140,28 @@ pub enum Error {
     #[error("cannot build index {index:?} on an empty collection: load vectors first")]
     EmptyCollection { index: String },
 
+    // --- Filters -------------------------------------------------------------------------------
+    /// A filter's text that does not follow the grammar of [`crate::filter`].
+    #[error("filter syntax error at character {position}: {reason}")]
+    FilterSyntax { position: usize, reason: String },
+
+    /// A filter names a column the collection's attributes do not have.
+    #[error("filter at character {position}: no attribute {name:?} (the collection has: {})", list_or_none(.available))]
+    UnknownAttribute {
+        name: String,
+        position: usize,
+        available: Vec<String>,
+    },
+
+    /// A filter compares a column with a value of another type.
+    #[error("filter at character {position}: {column} holds {expected} values, and is compared with a {found} value")]
+    FilterTypeMismatch {
+        column: String,
+        expected: crate::filter::AttributeType,
+        found: crate::filter::AttributeType,
+        position: usize,
+    },
+
     // --- Graph index (HNSW) -----------------------------------------------------------------
     /// A graph search asked for a beam narrower than the results it must return.
     #[error("ef = {ef} is below k = {k}: the beam must hold at least the k results")]

@@ -67,6 +67,7 @@ pub mod distances;
 pub mod engine;
 pub mod error;
 pub mod evaluation;
+pub mod filter;
 pub mod kernels;
 pub mod kmeans;
 pub mod quantization;
