@@ -162,6 +162,14 @@ pub enum Error {
         position: usize,
     },
 
+    /// An attribute column name or value that cannot be stored.
+    #[error("attribute {name:?}: {reason}")]
+    InvalidAttribute { name: String, reason: String },
+
+    /// A batch brings other attribute columns than the collection's.
+    #[error("the collection's attributes are ({stored}); this batch has ({given})")]
+    AttributeSchemaMismatch { stored: String, given: String },
+
     // --- Graph index (HNSW) -----------------------------------------------------------------
     /// A graph search asked for a beam narrower than the results it must return.
     #[error("ef = {ef} is below k = {k}: the beam must hold at least the k results")]

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
+use simple_vector_db::datasets::attributes_csv::load_attributes;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::engine::check::{check_file, Problem};
+use simple_vector_db::engine::collection::Strategy;
 use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::neighbour::ids_of;
 use simple_vector_db::engine::scan::ScanMode;
@@ -13,6 +15,9 @@ use simple_vector_db::engine::{
     Collection, HnswSettings, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
 };
 use simple_vector_db::evaluation::cli::parse_positive;
+use simple_vector_db::filter::sql::to_sql;
+use simple_vector_db::filter::{parse as parse_filter, Filter};
+use simple_vector_db::sqlite_store::attributes::Attributes;
 use simple_vector_db::sqlite_store::{Layout, StoreKind};
 use simple_vector_db::utils::timing::measure;
 use simple_vector_db::validation::check_batch;
@@ -62,6 +67,10 @@ pub struct LoadArgs {
     /// from the largest id already stored.
     #[arg(long, value_name = "IDS.npy")]
     ids: Option<PathBuf>,
+    /// The vectors' attributes: a CSV file with a header row naming the columns, then one row
+    /// per vector, in the order of the vectors (for `svdb search --filter`).
+    #[arg(long, value_name = "A.csv")]
+    attributes: Option<PathBuf>,
     /// How searches rank (stored in the file; indexes follow a change or refuse it).
     #[arg(long)]
     metric: Option<Metric>,
@@ -153,6 +162,20 @@ pub struct SearchArgs {
     /// Graph: the search beam width (at least k; default: the index's ef_search).
     #[arg(long, value_parser = parse_positive)]
     ef: Option<usize>,
+    /// Only vectors whose attributes pass this filter, such as "price < 100 AND color = 'red'"
+    /// (operators = != < <= > >=, IN (...), AND, OR, NOT, parentheses).
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// How a filtered search works: auto (the planner picks from how many pass), pre (filter
+    /// in SQLite, then score those exactly), post (search the index for 10 × k, keep those that
+    /// pass), iterative (post with 2, 4, 8… × k until k pass) or in-index (the index skips the
+    /// others as it searches).
+    #[arg(long, value_enum, default_value_t = Strategy::Auto, requires = "filter")]
+    strategy: Strategy,
+    /// Print the plan of the filtered search (strategy, how many vectors pass, why) instead of
+    /// searching.
+    #[arg(long, requires = "filter")]
+    explain: bool,
     /// Product quantization: re-score this many best candidates with the exact vectors.
     #[arg(long, value_parser = parse_positive)]
     rerank: Option<usize>,
@@ -170,10 +193,22 @@ pub struct SearchArgs {
 
 /// A command whose arguments and inputs have all been checked.
 pub enum Prepared {
-    Load(LoadArgs, Collection, Vec<Vec<f32>>, Option<Vec<i64>>),
+    Load(
+        LoadArgs,
+        Collection,
+        Vec<Vec<f32>>,
+        Option<Vec<i64>>,
+        Option<Attributes>,
+    ),
     Index(IndexArgs, Collection),
     Indexes(DbArgs, Collection),
-    Search(SearchArgs, Collection, Vec<Vec<f32>>, Option<String>),
+    Search(
+        SearchArgs,
+        Collection,
+        Vec<Vec<f32>>,
+        Option<String>,
+        Option<Filter>,
+    ),
     Eval(Box<PreparedEval>),
     Info(DbArgs, Collection),
     Check(DbArgs),
@@ -219,16 +254,22 @@ impl Prepared {
     /// A storage, training or search error.
     pub fn run(self) -> Result<()> {
         match self {
-            Prepared::Load(args, collection, vectors, ids) => {
-                run_load(&args, collection, &vectors, ids)
+            Prepared::Load(args, collection, vectors, ids, attributes) => {
+                run_load(&args, collection, &vectors, ids, attributes.as_ref())
             }
             Prepared::Index(args, collection) => run_index(&args, collection),
             Prepared::Indexes(args, collection) => run_indexes(&args, &collection),
-            Prepared::Search(args, mut collection, queries, index) => {
+            Prepared::Search(args, mut collection, queries, index, filter) => {
                 if args.mode == ScanMode::Preloaded {
                     collection.preload(index.as_deref())?;
                 }
-                run_search(&args, &collection, &queries, index.as_deref())
+                run_search(
+                    &args,
+                    &collection,
+                    &queries,
+                    index.as_deref(),
+                    filter.as_ref(),
+                )
             }
             Prepared::Eval(prepared) => prepared.run(),
             Prepared::Info(args, collection) => run_info(&args, &collection),
@@ -255,7 +296,31 @@ fn prepare_load(args: LoadArgs) -> Result<Prepared> {
         });
     }
     check_batch(&vectors, collection.dimension())?;
-    Ok(Prepared::Load(args, collection, vectors, ids))
+    let attributes = args
+        .attributes
+        .as_deref()
+        .map(load_attributes)
+        .transpose()?;
+    if let (Some(path), Some(attributes)) = (&args.attributes, &attributes) {
+        if attributes.rows.len() != vectors.len() {
+            return Err(Error::BadData {
+                path: path.display().to_string(),
+                reason: format!(
+                    "{} rows of attributes for {} vectors",
+                    attributes.rows.len(),
+                    vectors.len()
+                ),
+            });
+        }
+        let stored = collection.attribute_schema()?;
+        if !stored.is_empty() && stored != attributes.columns {
+            return Err(Error::AttributeSchemaMismatch {
+                stored: describe_schema(&stored),
+                given: describe_schema(&attributes.columns),
+            });
+        }
+    }
+    Ok(Prepared::Load(args, collection, vectors, ids, attributes))
 }
 
 #[derive(Serialize)]
@@ -273,11 +338,15 @@ fn run_load(
     mut collection: Collection,
     vectors: &[Vec<f32>],
     ids: Option<Vec<i64>>,
+    attributes: Option<&Attributes>,
 ) -> Result<()> {
     if let Some(metric) = args.metric {
         collection.set_metric(metric)?;
     }
-    let (stored, took) = measure(|| collection.insert(vectors, ids.as_deref()));
+    let (stored, took) = measure(|| match attributes {
+        Some(attributes) => collection.insert_with_attributes(vectors, ids.as_deref(), attributes),
+        None => collection.insert(vectors, ids.as_deref()),
+    });
     let stored = stored?;
     log::info!(
         "stored {} vectors in {:.2} s",
@@ -425,6 +494,54 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
     Ok(())
 }
 
+#[derive(Serialize)]
+struct Explained {
+    strategy: &'static str,
+    matching: usize,
+    total: usize,
+    selectivity: f64,
+    reason: String,
+}
+
+/// `svdb search --explain`: the plan, and what it rests on.
+fn explain(
+    args: &SearchArgs,
+    collection: &Collection,
+    index: Option<&str>,
+    filter: &Filter,
+) -> Result<()> {
+    let plan = collection.explain_filter(index, args.k, filter, args.strategy)?;
+    let explained = Explained {
+        strategy: plan.strategy.as_str(),
+        matching: plan.matching,
+        total: plan.total,
+        selectivity: plan.selectivity(),
+        reason: plan.reason.clone(),
+    };
+    if args.json {
+        return print_json(&explained);
+    }
+    say!("strategy: {}", explained.strategy);
+    say!(
+        "estimate: {} of {} vectors pass ({:.4} %), {:.4} % filtered out",
+        explained.matching,
+        explained.total,
+        explained.selectivity * 100.0,
+        (1.0 - explained.selectivity) * 100.0
+    );
+    say!("because: {}", explained.reason);
+    Ok(())
+}
+
+/// A schema as `name type, ...`, for errors.
+fn describe_schema(schema: &[(String, simple_vector_db::filter::AttributeType)]) -> String {
+    schema
+        .iter()
+        .map(|(name, kind)| format!("{name} {kind}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The graph settings of `svdb index hnsw`.
 fn hnsw_settings(
     m: usize,
@@ -527,7 +644,15 @@ fn prepare_search(args: SearchArgs) -> Result<Prepared> {
             return Err(Error::EfBelowK { ef, k: args.k });
         }
     }
-    Ok(Prepared::Search(args, collection, queries, index))
+    let filter = match &args.filter {
+        Some(text) => {
+            let filter = parse_filter(text)?;
+            to_sql(&filter, &collection.attribute_schema()?)?; // its columns and types, now
+            Some(filter)
+        }
+        None => None,
+    };
+    Ok(Prepared::Search(args, collection, queries, index, filter))
 }
 
 fn run_search(
@@ -535,7 +660,11 @@ fn run_search(
     collection: &Collection,
     queries: &[Vec<f32>],
     index: Option<&str>,
+    filter: Option<&Filter>,
 ) -> Result<()> {
+    if let (true, Some(filter)) = (args.explain, filter) {
+        return explain(args, collection, index, filter);
+    }
     let params = SearchParams {
         k: args.k,
         n_probes: args.nprobe,
@@ -544,7 +673,21 @@ fn run_search(
     };
     let found = queries
         .iter()
-        .map(|query| collection.search(index, query, &params))
+        .map(|query| match filter {
+            None => collection.search(index, query, &params),
+            Some(filter) => {
+                let found = collection.search_filtered(index, query, &params, filter, args.strategy)?;
+                if !found.complete {
+                    log::warn!(
+                        "a {}-filtered search found {} of the {} results asked for: use --strategy pre",
+                        found.plan.strategy.as_str(),
+                        found.neighbours.len(),
+                        params.k
+                    );
+                }
+                Ok(found.neighbours)
+            }
+        })
         .collect::<Result<Vec<Vec<Neighbour>>>>()?;
     log::info!(
         "{} queries answered through {}",

@@ -6,6 +6,7 @@
 //! opens only regular files (not a FIFO that blocks forever, not `/dev/zero` that never ends),
 //! and [`memory_budget`] checks a size before anything that large is allocated.
 
+pub mod attributes_csv;
 pub mod clustered;
 pub mod digits;
 pub mod memory_budget;

@@ -6,6 +6,8 @@
 //!
 //! [`Collection`]: crate::engine::Collection
 
+use std::collections::HashSet;
+
 use rusqlite::Connection;
 
 use crate::distances::Metric;
@@ -44,6 +46,20 @@ pub trait StoredIndex: std::fmt::Debug {
         params: &SearchParams,
         mode: ScanMode,
     ) -> Result<Vec<Neighbour>>;
+
+    /// The best `params.k` vectors for `query` among those whose ids are in `allowed`, found by
+    /// the index itself: an inverted file skips the others in the cells it reads, a graph walks
+    /// through them but never returns them. `None` when the index cannot (product
+    /// quantization), and the caller chooses another strategy.
+    fn search_allowed(
+        &self,
+        _connection: &Connection,
+        _query: &[f32],
+        _params: &SearchParams,
+        _allowed: &HashSet<i64>,
+    ) -> Result<Option<Vec<Neighbour>>> {
+        Ok(None)
+    }
 
     /// Loads into memory what a preloaded search reads, if it is not yet.
     fn preload(&self, _connection: &Connection) -> Result<()> {

@@ -10,6 +10,7 @@
 //! `id` the id searches return and `vector` the raw `f32` bytes, and `indexes` for the catalog
 //! of indexes built on the collection. Each index keeps its own data in tables of its own.
 
+pub mod attributes;
 pub mod chunks;
 pub mod connection;
 pub mod metadata;

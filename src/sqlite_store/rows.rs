@@ -31,7 +31,13 @@ pub fn insert_all<'a>(
 /// A violated UNIQUE constraint means the id was taken; anything else stays an SQLite error.
 pub fn duplicate_or_other(error: rusqlite::Error, id: i64) -> Error {
     match error.sqlite_error() {
-        Some(e) if e.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE => Error::DuplicateId(id),
+        // A UNIQUE id column, or an id that is the table's INTEGER PRIMARY KEY.
+        Some(e)
+            if e.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Error::DuplicateId(id)
+        }
         _ => Error::Sqlite(error),
     }
 }

@@ -76,6 +76,7 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
         }
         Layout::Chunks => problems.extend(chunks::vector_chunks(&connection, &metadata)?),
     }
+    problems.extend(attribute_rows(&connection)?);
     let records = match catalog::read_all(&connection) {
         Ok(records) => records,
         Err(e) => {
@@ -104,6 +105,31 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 // ANCHOR_END: check_file
+
+/// The attributes against their schema and the collection: a readable schema, and no row for a
+/// vector the collection does not hold.
+fn attribute_rows(connection: &Connection) -> Result<Vec<Problem>> {
+    let schema = match crate::sqlite_store::attributes::read_schema(connection) {
+        Ok(schema) => schema,
+        Err(e) => return Ok(vec![problem("attribute_columns", e.to_string())]),
+    };
+    if schema.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orphans: rusqlite::Result<i64> = connection.query_row(
+        "SELECT count(*) FROM attributes a WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.id = a.id)",
+        [],
+        |r| r.get(0),
+    );
+    Ok(match orphans {
+        Ok(0) => Vec::new(),
+        Ok(n) => vec![problem(
+            "attributes",
+            format!("{n} rows are for ids the collection does not hold"),
+        )],
+        Err(e) => vec![problem("attributes", e.to_string())],
+    })
+}
 
 /// SQLite's own check of pages, indexes and constraints.
 fn integrity(connection: &Connection) -> Vec<Problem> {

@@ -2,12 +2,12 @@
 
 use super::{Collection, State};
 use crate::error::{Error, Result};
+use crate::sqlite_store::attributes::{store as store_attributes, Attributes};
 use crate::sqlite_store::stored_vectors::store_vectors;
 use crate::sqlite_store::{metadata, rows, StoreKind};
 use crate::validation::check_batch;
 
 impl Collection {
-    // ANCHOR: insert
     /// Stores `vectors` and returns their ids, all or nothing.
     ///
     /// With `ids`, each vector is stored under the given id; without, ids continue from the
@@ -22,6 +22,36 @@ impl Collection {
         &mut self,
         vectors: &[V],
         ids: Option<&[i64]>,
+    ) -> Result<Vec<i64>> {
+        self.insert_batch(vectors, ids, None)
+    }
+
+    /// As [`insert`](Self::insert), with the attributes of each vector (one row each, in the
+    /// batch's order), stored in the same transaction. The first batch with attributes fixes
+    /// the collection's attribute columns; later ones must bring the same.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Self::insert); [`Error::InvalidAttribute`],
+    /// [`Error::AttributeSchemaMismatch`] or [`Error::IdCountMismatch`] for the attributes:
+    /// nothing is stored.
+    pub fn insert_with_attributes<V: AsRef<[f32]>>(
+        &mut self,
+        vectors: &[V],
+        ids: Option<&[i64]>,
+        attributes: &Attributes,
+    ) -> Result<Vec<i64>> {
+        self.insert_batch(vectors, ids, Some(attributes))
+    }
+
+    // ANCHOR: insert
+    /// The insert behind both: the vectors, their attributes if any, and every index's
+    /// entries, in one write transaction.
+    fn insert_batch<V: AsRef<[f32]>>(
+        &mut self,
+        vectors: &[V],
+        ids: Option<&[i64]>,
+        attributes: Option<&Attributes>,
     ) -> Result<Vec<i64>> {
         if let Some(ids) = ids {
             if ids.len() != vectors.len() {
@@ -48,6 +78,9 @@ impl Collection {
                 metadata::write_value(connection, metadata::DIMENSION, &dimension.to_string())?;
             }
             store_rows(connection, state, dimension, &ids, vectors)?;
+            if let Some(attributes) = attributes {
+                store_attributes(connection, &ids, attributes)?;
+            }
             let slices: Vec<&[f32]> = vectors.iter().map(AsRef::as_ref).collect();
             for index in state.indexes.values_mut() {
                 index.add(connection, &ids, &slices)?;

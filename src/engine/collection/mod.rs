@@ -12,6 +12,7 @@
 //! starts by comparing that generation with the file's: if another handle has written since, the
 //! cache is read again before anything is answered or written.
 
+mod filtered;
 mod indexes;
 mod insert;
 mod search;
@@ -20,9 +21,11 @@ mod view;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::rc::Rc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use filtered::{FilteredSearch, Strategy, POST_FILTER_EXPANSION};
 pub use indexes::{IndexInfo, IndexSpec};
 pub use view::CollectionIndex;
 
@@ -33,9 +36,11 @@ use crate::engine::scan::{ScanMode, VectorMatrix};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
+use crate::filter::sql::SqlFilter;
 use crate::sqlite_store::{
     connection, metadata, rows, stored_vectors, Layout, Metadata, StoreKind,
 };
+use filtered::Matching;
 
 // ANCHOR: collection
 /// Vectors under `i64` ids in an SQLite file (or in memory), and the indexes built on them.
@@ -59,6 +64,9 @@ struct State {
     valid: bool,
     /// The raw vectors held in memory, loaded by the first preloaded brute-force search.
     memory: OnceCell<VectorMatrix>,
+    /// The ids the last filter selected, kept until a write: searches with one filter reuse
+    /// them rather than asking SQLite again for each query.
+    matching: RefCell<Option<(SqlFilter, Rc<Matching>)>>,
 }
 
 impl State {
@@ -68,12 +76,14 @@ impl State {
             indexes,
             valid: true,
             memory: OnceCell::new(),
+            matching: RefCell::new(None),
         }
     }
 
     /// Drops what is held in memory, after a write changed what it mirrors.
     fn forget_memory(&mut self) {
         self.memory.take();
+        self.matching.get_mut().take();
         for index in self.indexes.values_mut() {
             index.forget_memory();
         }

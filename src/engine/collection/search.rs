@@ -53,16 +53,7 @@ impl Collection {
             }
             Some(name) => {
                 let index = find(state, name)?;
-                let record = index.record();
-                if record.metric != state.metadata.metric || record.built_on != state.metadata.generation {
-                    return Err(Error::StaleIndex {
-                        name: name.to_string(),
-                        reason: format!(
-                            "built for the {} metric at generation {}, the collection is {} at generation {}: rebuild it",
-                            record.metric, record.built_on, state.metadata.metric, state.metadata.generation
-                        ),
-                    });
-                }
+                check_up_to_date(index, state, name)?;
                 index.search(connection, &state.metadata, query, params, self.mode)
             }
         })
@@ -118,9 +109,32 @@ impl Collection {
     }
 }
 
+/// Refuses an index that no longer reflects the collection: another metric, or writes it
+/// missed.
+pub(super) fn check_up_to_date(
+    index: &dyn crate::engine::stored_index::StoredIndex,
+    state: &State,
+    name: &str,
+) -> Result<()> {
+    let record = index.record();
+    if record.metric != state.metadata.metric || record.built_on != state.metadata.generation {
+        return Err(Error::StaleIndex {
+            name: name.to_string(),
+            reason: format!(
+                "built for the {} metric at generation {}, the collection is {} at generation {}: rebuild it",
+                record.metric, record.built_on, state.metadata.metric, state.metadata.generation
+            ),
+        });
+    }
+    Ok(())
+}
+
 // ANCHOR: memory_of
 /// The collection's vectors in memory, read from the file the first time they are needed.
-fn memory_of<'s>(connection: &rusqlite::Connection, state: &'s State) -> Result<&'s VectorMatrix> {
+pub(super) fn memory_of<'s>(
+    connection: &rusqlite::Connection,
+    state: &'s State,
+) -> Result<&'s VectorMatrix> {
     if let Some(matrix) = state.memory.get() {
         return Ok(matrix);
     }

@@ -17,6 +17,7 @@
 //! BLOBs, scored as blocks by the vector kernels, and held in memory in the preloaded mode.
 
 use std::cell::OnceCell;
+use std::collections::HashSet;
 
 use rusqlite::{params, Connection};
 
@@ -541,6 +542,51 @@ impl StoredIndex for IvfIndex {
         Ok(best.into_neighbours())
     }
     // ANCHOR_END: ivf_search
+
+    // ANCHOR: ivf_search_allowed
+    /// Probes the `n_probes` best cells, scoring only the allowed vectors in them; when they
+    /// hold fewer than k allowed ones, goes on to the next cells in order until k are found or
+    /// every cell is read, so a selective filter still gets its k results. The lists are read
+    /// into memory first, as the preloaded mode holds them.
+    fn search_allowed(
+        &self,
+        connection: &Connection,
+        query: &[f32],
+        params: &SearchParams,
+        allowed: &HashSet<i64>,
+    ) -> Result<Option<Vec<Neighbour>>> {
+        params.check()?;
+        check_vector(query, self.dimension)?;
+        let n_probes = self.n_probes(params)?;
+        let metric = self.record.metric;
+        let cells = self.memory(connection)?;
+        let mut best = TopK::new(params.k, metric);
+        let mut found = 0usize;
+        for (rank, cell) in self
+            .cells_for(metric, query, self.nlist())
+            .into_iter()
+            .enumerate()
+        {
+            if rank >= n_probes && found >= params.k {
+                break;
+            }
+            let Some(list) = usize::try_from(cell).ok().and_then(|c| cells.get(c)) else {
+                continue;
+            };
+            for (&id, vector) in list
+                .ids()
+                .iter()
+                .zip(list.values().chunks_exact(self.dimension.max(1)))
+            {
+                if allowed.contains(&id) {
+                    best.push(id, metric.score(query, vector));
+                    found += 1;
+                }
+            }
+        }
+        Ok(Some(best.into_neighbours()))
+    }
+    // ANCHOR_END: ivf_search_allowed
 
     fn preload(&self, connection: &Connection) -> Result<()> {
         self.memory(connection).map(|_| ())

@@ -8,7 +8,7 @@
 //! distances of the search. (hnswlib and FAISS hold their graphs in memory too.)
 
 use std::cell::OnceCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rusqlite::Connection;
 
@@ -212,6 +212,22 @@ impl StoredIndex for HnswIndex {
         let dimension = self.collection.dimension.unwrap_or(0);
         check_vector(query, dimension)?;
         Ok(self.graph(connection)?.search(query, params.k, ef))
+    }
+
+    fn search_allowed(
+        &self,
+        connection: &Connection,
+        query: &[f32],
+        params: &SearchParams,
+        allowed: &HashSet<i64>,
+    ) -> Result<Option<Vec<Neighbour>>> {
+        params.check()?;
+        let ef = self.beam(params)?;
+        check_vector(query, self.collection.dimension.unwrap_or(0))?;
+        Ok(Some(
+            self.graph(connection)?
+                .search_allowed(query, params.k, ef, allowed),
+        ))
     }
 
     fn preload(&self, connection: &Connection) -> Result<()> {

@@ -2,12 +2,12 @@
 //!
 //! This is what searches and inserts work on; [`super::tables`] keeps it in the file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 
 use super::graph::Graph;
 use super::insert::{link_node, random_level, Linking};
-use super::search::{search_graph, Visited};
+use super::search::{search_graph, search_graph_allowed, Visited};
 use super::space::Space;
 use super::HnswSettings;
 use crate::distances::Metric;
@@ -123,6 +123,33 @@ impl Hnsw {
             .map(|s| Neighbour::new(self.ids[s.node as usize], self.space.score(s.distance)))
             .collect();
         (neighbours, distances)
+    }
+
+    /// As [`search`](Self::search), among the nodes whose ids are in `allowed` only.
+    pub fn search_allowed(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        allowed: &HashSet<i64>,
+    ) -> Vec<Neighbour> {
+        let by_node: Vec<bool> = self.ids.iter().map(|id| allowed.contains(id)).collect();
+        let query = self.space.query(query);
+        let mut visited = self.take_visited();
+        let found = search_graph_allowed(
+            &self.graph,
+            &self.space,
+            &query,
+            ef.max(k),
+            &by_node,
+            &mut visited,
+        );
+        self.give_back(visited);
+        found
+            .into_iter()
+            .take(k)
+            .map(|s| Neighbour::new(self.ids[s.node as usize], self.space.score(s.distance)))
+            .collect()
     }
 
     /// Bytes of the graph per node, in memory: its lists on every layer and its id (the

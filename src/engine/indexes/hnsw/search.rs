@@ -189,9 +189,16 @@ pub fn search_graph(
     ef: usize,
     visited: &mut Visited,
 ) -> Vec<Scored> {
-    let Some((entry, top)) = graph.entry() else {
-        return Vec::new();
-    };
+    match descend(graph, space, query) {
+        Some(start) => search_layer(graph, space, query, &[start], ef, 0, visited),
+        None => Vec::new(),
+    }
+}
+
+/// Where layer 0's search starts: the entry point, then a greedy walk down each upper layer
+/// from where the one above stopped (`None` for an empty graph).
+pub fn descend(graph: &Graph, space: &Space, query: &Query<'_>) -> Option<Scored> {
+    let (entry, top) = graph.entry()?;
     let mut closest = Scored {
         distance: space.distance(query, entry),
         node: entry,
@@ -199,6 +206,76 @@ pub fn search_graph(
     for layer in (1..=top).rev() {
         closest = greedy_closest(graph, space, query, closest, layer);
     }
-    search_layer(graph, space, query, &[closest], ef, 0, visited)
+    Some(closest)
 }
 // ANCHOR_END: knn
+
+// ANCHOR: search_layer_allowed
+/// As [`search_layer`] on layer 0, for a filtered search: every node is walked through, but
+/// only those `allowed[node]` lets through enter the beam, and so the results. Walking through
+/// the others keeps the graph connected however many the filter removes (a graph whose
+/// filtered-out nodes were deleted falls apart into islands); the price is that a search
+/// among few allowed nodes wanders far before its beam fills, which is why the planner sends
+/// very selective filters to an exact scan instead.
+pub fn search_layer_allowed(
+    graph: &Graph,
+    space: &Space,
+    query: &Query<'_>,
+    entry: Scored,
+    ef: usize,
+    allowed: &[bool],
+    visited: &mut Visited,
+) -> Vec<Scored> {
+    visited.start(graph.len());
+    let is_allowed = |node: u32| allowed.get(node as usize).copied().unwrap_or(false);
+    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
+    let mut beam: BinaryHeap<Scored> = BinaryHeap::new();
+    visited.insert(entry.node);
+    candidates.push(Reverse(entry));
+    if is_allowed(entry.node) {
+        beam.push(entry);
+    }
+    while let Some(Reverse(closest)) = candidates.pop() {
+        let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
+        if closest.distance > farthest && beam.len() >= ef {
+            break;
+        }
+        for &neighbour in graph.neighbours(closest.node, 0) {
+            if !visited.insert(neighbour) {
+                continue;
+            }
+            let distance = space.distance(query, neighbour);
+            let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
+            if beam.len() < ef || distance < farthest {
+                let scored = Scored {
+                    distance,
+                    node: neighbour,
+                };
+                candidates.push(Reverse(scored));
+                if is_allowed(neighbour) {
+                    beam.push(scored);
+                    if beam.len() > ef {
+                        beam.pop();
+                    }
+                }
+            }
+        }
+    }
+    beam.into_sorted_vec()
+}
+// ANCHOR_END: search_layer_allowed
+
+/// As [`search_graph`], returning only nodes `allowed` lets through.
+pub fn search_graph_allowed(
+    graph: &Graph,
+    space: &Space,
+    query: &Query<'_>,
+    ef: usize,
+    allowed: &[bool],
+    visited: &mut Visited,
+) -> Vec<Scored> {
+    match descend(graph, space, query) {
+        Some(start) => search_layer_allowed(graph, space, query, start, ef, allowed, visited),
+        None => Vec::new(),
+    }
+}

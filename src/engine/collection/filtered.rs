@@ -1,0 +1,406 @@
+//! Filtered search: the k nearest among the vectors whose attributes pass a filter.
+//!
+//! SQLite decides which vectors pass (through the index on a column, when the filter is a
+//! range on one); the strategies differ in how that set meets the nearest-neighbour search:
+//!
+//! - **pre-filter** ([`Strategy::Pre`]): score exactly the vectors that pass. Always right, and
+//!   cheap when few pass; when most pass it is a brute-force search.
+//! - **post-filter** ([`Strategy::Post`]): ask the index for `k × 10`, keep those that pass.
+//!   Fast when most pass; when few do, fewer than k survive, and the search says so
+//!   ([`FilteredSearch::complete`]).
+//! - **iterative** ([`Strategy::Iterative`]): the post-filter again and again, asking for twice
+//!   as many each time, until k pass (or, the index run dry, an exact scan finishes).
+//! - **in-index** ([`Strategy::InIndex`]): the index skips the vectors that fail as it goes (an
+//!   inverted file in its cells, reading more cells if its probes hold fewer than k; a graph
+//!   walking through them without returning them).
+//! - **auto** ([`Strategy::Auto`], the default): a planner that counts how many pass and picks,
+//!   sending very selective filters to the exact pre-filter ([`plan`]).
+//!
+//! Whatever the strategy, a result never fails its filter: every id returned is in the set
+//! SQLite selected.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use rusqlite::Connection;
+
+use super::search::memory_of;
+use super::{Collection, State};
+use crate::engine::scan::ScanMode;
+use crate::engine::{Neighbour, SearchParams};
+use crate::error::{Error, Result};
+use crate::filter::sql::to_sql;
+use crate::filter::Filter;
+use crate::sqlite_store::attributes::{matching_ids, read_schema, Schema};
+use crate::sqlite_store::chunks::CHUNK_CAPACITY;
+use crate::sqlite_store::stored_vectors::{for_each_vector, read_vector};
+use crate::sqlite_store::{rows, Layout, StoreKind};
+use crate::top_k::TopK;
+use crate::validation::check_vector;
+
+// ANCHOR: strategy
+/// How a filtered search combines the filter and the nearest-neighbour search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Strategy {
+    /// The planner chooses, from how many vectors pass.
+    #[default]
+    Auto,
+    /// Filter first, in SQLite, then score exactly the vectors that pass.
+    Pre,
+    /// Search for `k × 10` first, then keep those that pass.
+    Post,
+    /// Post-filter with twice as many candidates each round, until k pass.
+    Iterative,
+    /// The index skips the vectors that fail as it searches.
+    InIndex,
+}
+// ANCHOR_END: strategy
+
+impl Strategy {
+    /// The name used on the command line and in results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::Pre => "pre",
+            Strategy::Post => "post",
+            Strategy::Iterative => "iterative",
+            Strategy::InIndex => "in-index",
+        }
+    }
+}
+
+/// How many times k a post-filtered search asks the index for.
+pub const POST_FILTER_EXPANSION: usize = 10;
+
+/// Above this share of vectors filtered out, the planner scans the matching ones exactly
+/// (Milvus switches at about the same point): an index searched for so few would wander far
+/// for each result, and the exact scan of a few hundred or thousand vectors is cheap.
+pub const EXACT_BELOW_SELECTIVITY: f64 = 0.01;
+
+/// The vectors a filter selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matching {
+    /// In id order.
+    pub ids: Vec<i64>,
+    pub set: HashSet<i64>,
+}
+
+// ANCHOR: plan
+/// What the planner decided, and on what grounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The strategy run (never [`Strategy::Auto`]).
+    pub strategy: Strategy,
+    /// How many vectors pass, and how many there are.
+    pub matching: usize,
+    pub total: usize,
+    /// Why this strategy, in a few words.
+    pub reason: String,
+}
+
+impl Plan {
+    /// The share of vectors that pass.
+    pub fn selectivity(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.matching as f64 / self.total as f64
+        }
+    }
+}
+
+/// The strategy for a search through `index` (`None`: brute force) asked for `k` results,
+/// when `matching` of `total` vectors pass; `asked` unless it is [`Strategy::Auto`].
+pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, total: usize) -> Plan {
+    let share = if total == 0 {
+        0.0
+    } else {
+        matching as f64 / total as f64
+    };
+    let (strategy, reason) = match (asked, index) {
+        (Strategy::Auto, None) => (
+            Strategy::Pre,
+            "no index: scan the matching vectors".to_string(),
+        ),
+        (Strategy::Auto, Some(_)) if matching <= k || share < EXACT_BELOW_SELECTIVITY => (
+            Strategy::Pre,
+            format!(
+                "{:.2} % pass, under {:.0} %: an exact scan of them is cheaper than any index",
+                share * 100.0,
+                EXACT_BELOW_SELECTIVITY * 100.0
+            ),
+        ),
+        (Strategy::Auto, Some(name)) => (
+            Strategy::InIndex,
+            format!(
+                "{:.2} % pass: {name} skips the others as it searches",
+                share * 100.0
+            ),
+        ),
+        (asked, _) => (asked, "asked for".to_string()),
+    };
+    Plan {
+        strategy,
+        matching,
+        total,
+        reason,
+    }
+}
+// ANCHOR_END: plan
+
+/// What a filtered search found, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilteredSearch {
+    /// The best vectors that pass, best first (at most k).
+    pub neighbours: Vec<Neighbour>,
+    pub plan: Plan,
+    /// `false` when fewer than k were found although at least k pass: a post-filter whose
+    /// candidates held too few of them.
+    pub complete: bool,
+}
+
+impl Collection {
+    /// The attribute columns of the collection, in order (empty before any attributes).
+    ///
+    /// # Errors
+    ///
+    /// A damaged schema table.
+    pub fn attribute_schema(&self) -> Result<Schema> {
+        self.read(|connection, _| read_schema(connection))
+    }
+
+    /// The ids of the vectors that pass `filter`, in id order.
+    ///
+    /// # Errors
+    ///
+    /// The filter's errors ([`Error::UnknownAttribute`], [`Error::FilterTypeMismatch`]).
+    pub fn matching_ids(&self, filter: &Filter) -> Result<Vec<i64>> {
+        self.read(|connection, state| Ok(matching(connection, state, filter)?.ids.clone()))
+    }
+
+    // ANCHOR: search_filtered
+    /// The best `params.k` vectors for `query` among those that pass `filter`, found with
+    /// `strategy` through the index `index` (`None`: brute force, always the pre-filter).
+    ///
+    /// # Errors
+    ///
+    /// The filter's errors, checked against the collection's attributes before any search;
+    /// then those of [`search`](Self::search).
+    pub fn search_filtered(
+        &self,
+        index: Option<&str>,
+        query: &[f32],
+        params: &SearchParams,
+        filter: &Filter,
+        strategy: Strategy,
+    ) -> Result<FilteredSearch> {
+        params.check()?;
+        let index = index.filter(|name| *name != "flat");
+        let (passing, total) = self.read(|connection, state| {
+            Ok((
+                matching(connection, state, filter)?,
+                rows::count(connection)?,
+            ))
+        })?;
+        let plan = plan(strategy, index, params.k, passing.ids.len(), total);
+        let neighbours = match (plan.strategy, index) {
+            (Strategy::Pre | Strategy::Auto, _) | (_, None) => {
+                self.pre_filtered(query, params.k, &passing)?
+            }
+            (Strategy::Post, Some(name)) => {
+                self.post_filtered(name, query, params, &passing, POST_FILTER_EXPANSION)?
+            }
+            (Strategy::Iterative, Some(name)) => {
+                self.iterative(name, query, params, &passing, total)?
+            }
+            (Strategy::InIndex, Some(name)) => {
+                match self.in_index(name, query, params, &passing)? {
+                    // A graph can hold a node no walk reaches: then the exact scan answers.
+                    Some(found) if found.len() >= params.k.min(passing.ids.len()) => found,
+                    Some(_) => self.pre_filtered(query, params.k, &passing)?,
+                    None => self.iterative(name, query, params, &passing, total)?,
+                }
+            }
+        };
+        Ok(FilteredSearch {
+            complete: neighbours.len() >= params.k.min(passing.ids.len()),
+            neighbours,
+            plan,
+        })
+    }
+    // ANCHOR_END: search_filtered
+
+    /// What the planner would do for `filter` through `index`, without searching.
+    ///
+    /// # Errors
+    ///
+    /// The filter's errors.
+    pub fn explain_filter(
+        &self,
+        index: Option<&str>,
+        k: usize,
+        filter: &Filter,
+        strategy: Strategy,
+    ) -> Result<Plan> {
+        let index = index.filter(|name| *name != "flat");
+        self.read(|connection, state| {
+            let passing = matching(connection, state, filter)?;
+            Ok(plan(
+                strategy,
+                index,
+                k,
+                passing.ids.len(),
+                rows::count(connection)?,
+            ))
+        })
+    }
+
+    // ANCHOR: pre_filtered
+    /// The exact best `k` among the vectors that pass: from memory in the preloaded mode;
+    /// otherwise each read by id when very few pass, the collection scanned once (skipping the
+    /// others) when more do.
+    fn pre_filtered(&self, query: &[f32], k: usize, passing: &Matching) -> Result<Vec<Neighbour>> {
+        self.read(|connection, state| {
+            if state.metadata.kind != StoreKind::Vectors {
+                return Err(Error::NoRawVectors {
+                    path: self.path.clone(),
+                });
+            }
+            let metric = state.metadata.metric;
+            let mut best = TopK::new(k, metric);
+            let Some(dimension) = state.metadata.dimension else {
+                return Ok(Vec::new());
+            };
+            check_vector(query, dimension)?;
+            if self.mode == ScanMode::Preloaded {
+                let memory = memory_of(connection, state)?;
+                let rows = memory
+                    .ids()
+                    .iter()
+                    .zip(memory.values().chunks_exact(dimension.max(1)));
+                for (&id, vector) in rows {
+                    if passing.set.contains(&id) {
+                        best.push(id, metric.score(query, vector));
+                    }
+                }
+            } else if reads_by_id_are_cheaper(
+                passing.ids.len(),
+                rows::count(connection)?,
+                state.metadata.layout,
+            ) {
+                for &id in &passing.ids {
+                    if let Some(vector) = read_vector(connection, &state.metadata, id)? {
+                        best.push(id, metric.score(query, &vector));
+                    }
+                }
+            } else {
+                for_each_vector(connection, &state.metadata, |id, vector| {
+                    if passing.set.contains(&id) {
+                        best.push(id, metric.score(query, vector));
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(best.into_neighbours())
+        })
+    }
+    // ANCHOR_END: pre_filtered
+
+    // ANCHOR: post_filtered
+    /// The index's best `k × expansion`, and of those the ones that pass, best first.
+    fn post_filtered(
+        &self,
+        index: &str,
+        query: &[f32],
+        params: &SearchParams,
+        passing: &Matching,
+        expansion: usize,
+    ) -> Result<Vec<Neighbour>> {
+        let wide = params.k.saturating_mul(expansion);
+        let widened = SearchParams {
+            k: wide,
+            // A graph's beam must hold the wider k.
+            ef: params.ef.map(|ef| ef.max(wide)),
+            ..params.clone()
+        };
+        Ok(self
+            .search(Some(index), query, &widened)?
+            .into_iter()
+            .filter(|n| passing.set.contains(&n.id))
+            .take(params.k)
+            .collect())
+    }
+    // ANCHOR_END: post_filtered
+
+    // ANCHOR: iterative
+    /// Post-filters with 2, 4, 8, … times k candidates until k pass. An index can run dry
+    /// before: an inverted file returns only what its probed cells hold, however many are asked
+    /// for. Then the exact scan of the matching vectors finishes the search, so that k results
+    /// come back whenever k match.
+    fn iterative(
+        &self,
+        index: &str,
+        query: &[f32],
+        params: &SearchParams,
+        passing: &Matching,
+        total: usize,
+    ) -> Result<Vec<Neighbour>> {
+        let wanted = params.k.min(passing.ids.len());
+        let mut expansion = 2usize;
+        loop {
+            let found = self.post_filtered(index, query, params, passing, expansion)?;
+            if found.len() >= wanted {
+                return Ok(found);
+            }
+            if params.k.saturating_mul(expansion) >= total {
+                return self.pre_filtered(query, params.k, passing);
+            }
+            expansion = expansion.saturating_mul(2);
+        }
+    }
+    // ANCHOR_END: iterative
+
+    /// The index's own filtered search, if it has one.
+    fn in_index(
+        &self,
+        index: &str,
+        query: &[f32],
+        params: &SearchParams,
+        passing: &Matching,
+    ) -> Result<Option<Vec<Neighbour>>> {
+        self.read(|connection, state| {
+            let found = super::indexes::find(state, index)?;
+            super::search::check_up_to_date(found, state, index)?;
+            found.search_allowed(connection, query, params, &passing.set)
+        })
+    }
+}
+
+/// The vectors that pass `filter`, from the cache when the last filtered search asked the
+/// same (the cache is dropped by every write).
+fn matching(connection: &Connection, state: &State, filter: &Filter) -> Result<Rc<Matching>> {
+    let sql = to_sql(filter, &read_schema(connection)?)?;
+    if let Some((cached, found)) = state.matching.borrow().as_ref() {
+        if *cached == sql {
+            return Ok(Rc::clone(found));
+        }
+    }
+    let ids = matching_ids(connection, &sql)?;
+    let found = Rc::new(Matching {
+        set: ids.iter().copied().collect(),
+        ids,
+    });
+    *state.matching.borrow_mut() = Some((sql, Rc::clone(&found)));
+    Ok(found)
+}
+
+/// `true` when reading `matching` vectors one by one costs less than scanning all `count`: a
+/// row is one B-tree seek, so up to a tenth of the rows; a vector in a chunk costs opening its
+/// chunk's BLOB, so only a handful per chunk of the collection.
+fn reads_by_id_are_cheaper(matching: usize, count: usize, layout: Layout) -> bool {
+    match layout {
+        Layout::Rows => matching * 10 < count,
+        Layout::Chunks => matching * CHUNK_CAPACITY < count * 4,
+    }
+}
