@@ -107,8 +107,13 @@ fn explain_prints_the_plan_and_its_estimate() {
     };
     let half = explain("bucket < 5");
     assert!(
-        half.contains("strategy: in-index") && half.contains("200 of 400 vectors pass (50.0000 %)"),
+        half.contains("strategy: post") && half.contains("200 of 400 vectors pass (50.0000 %)"),
         "{half}"
+    );
+    let tenth = explain("bucket = 4");
+    assert!(
+        tenth.contains("strategy: in-index") && tenth.contains("40 of 400"),
+        "{tenth}"
     );
     let rare = explain("bucket = 3 AND color = 'red' AND bucket > 3");
     assert!(
@@ -176,4 +181,62 @@ fn bad_filters_and_attribute_files_exit_2_before_any_work() {
         ],
         "bucket integer, color text",
     );
+}
+
+#[test]
+fn eval_measures_each_filter_and_strategy_against_the_filtered_truth() {
+    let (dir, _db, vectors) = loaded();
+    let attributes = dir.path().join("a.csv");
+    let out = dir.path().join("out");
+    let output = svdb(&[
+        "eval",
+        "--data",
+        s(&vectors),
+        "--n-queries",
+        "20",
+        "--k",
+        "5",
+        "--index",
+        "hnsw",
+        "--hnsw-m",
+        "8",
+        "--ef-construction",
+        "32",
+        "--ef",
+        "32",
+        "--attributes",
+        s(&attributes),
+        "--filter",
+        "bucket < 5",
+        "--filter",
+        "bucket = 3 AND color != 'red'",
+        "--strategy",
+        "auto,pre,in-index",
+        "--out",
+        s(&out),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let csv = std::fs::read_to_string(out.join("results.csv")).expect("written");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    assert!(rows[0].starts_with("hnsw,m=8 ef_construction=32 ef_search=32 filter=bucket+<+5 strategy=auto selectivity=0.5000,5,"), "{csv}");
+    assert!(
+        rows[4].contains("filter=bucket+=+3+AND+color+!=+'red' strategy=pre selectivity=0.0650"),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains("failing="),
+        "no result fails its filter: {csv}"
+    );
+    for row in &rows {
+        let recall: f64 = row
+            .split(',')
+            .nth(3)
+            .and_then(|r| r.parse().ok())
+            .expect("a recall");
+        if row.contains("strategy=pre") {
+            assert_eq!(recall, 1.0, "the pre-filter is exact: {row}");
+        }
+        assert!(recall > 0.8, "{row}");
+    }
 }

@@ -184,8 +184,13 @@ fn the_planner_scans_exactly_when_few_pass_and_searches_the_index_otherwise() {
             .expect("planned")
     };
     let half = plan(Some("hnsw"), "bucket < 5");
-    assert_eq!((half.strategy, half.matching), (Strategy::InIndex, 1000));
+    assert_eq!(
+        (half.strategy, half.matching, half.expansion),
+        (Strategy::Post, 1000, 6)
+    );
     assert!((half.selectivity() - 0.5).abs() < 1e-9);
+    let tenth = plan(Some("hnsw"), "bucket = 4");
+    assert_eq!((tenth.strategy, tenth.matching), (Strategy::InIndex, 200));
     // 0.5 % pass, under the 1 % threshold.
     assert_eq!(
         plan(Some("hnsw"), "bucket = 3 AND price > 190").strategy,

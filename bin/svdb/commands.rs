@@ -37,7 +37,7 @@ pub enum Command {
     /// Searches the collection for the nearest neighbours of each query of a .npy file.
     Search(SearchArgs),
     /// Measures an index on a data set: recall@k, speed, build time, size.
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Shows what a collection holds: dimension, metric, count, indexes, file size.
     Info(DbArgs),
     /// Checks a file: SQLite's integrity check, then every table against the others. Exits with

@@ -3,16 +3,21 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use simple_vector_db::datasets::attributes_csv::load_attributes;
+use simple_vector_db::engine::collection::Strategy;
 use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::IndexKind;
 use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
+use simple_vector_db::evaluation::filtered_sweep::{run_filtered_sweep, FilteredSweep};
 use simple_vector_db::evaluation::index_sweep::{run_index_sweep, IndexSweep};
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
 use simple_vector_db::evaluation::table::render_table;
+use simple_vector_db::filter::parse;
+use simple_vector_db::filter::sql::to_sql;
 use simple_vector_db::sqlite_store::Layout;
-use simple_vector_db::Result;
+use simple_vector_db::{Error, Result};
 
 use simple_vector_db::utils::output::print_json;
 
@@ -60,6 +65,23 @@ pub struct EvalArgs {
     /// Where searches read from: streamed (SQLite at every query) or preloaded (memory).
     #[arg(long, value_enum, default_value_t = ScanMode::Streamed)]
     mode: ScanMode,
+    /// The base vectors' attributes: a CSV file with a header row, one row per base vector in
+    /// order (for --filter; not with --hold-out, whose base is a sample).
+    #[arg(
+        long,
+        value_name = "A.csv",
+        requires = "filters",
+        conflicts_with = "hold_out"
+    )]
+    attributes: Option<PathBuf>,
+    /// Measure filtered searches with this filter, such as "bucket < 100"; repeat it for
+    /// several. Recall is against the exact top-k among the vectors that pass.
+    #[arg(long = "filter", value_name = "EXPR", requires = "attributes")]
+    filters: Vec<String>,
+    /// The filtered-search strategies to measure, comma-separated: auto, pre, post, iterative,
+    /// in-index (default auto).
+    #[arg(long, value_enum, value_delimiter = ',', requires = "filters")]
+    strategy: Vec<Strategy>,
     /// Print the rows as a JSON array on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -70,6 +92,7 @@ pub struct PreparedEval {
     data: DataArgs,
     vectors: LoadedVectors,
     sweep: IndexSweep,
+    filtered: Option<FilteredSweep>,
     json: bool,
 }
 
@@ -97,10 +120,20 @@ impl EvalArgs {
         };
         let vectors = self.data.load()?;
         sweep.check(vectors.base.len(), vectors.dimension(), self.data.k)?;
+        let filtered = match &self.attributes {
+            None => None,
+            Some(path) => Some(filtered_sweep(
+                path,
+                self.filters,
+                self.strategy,
+                vectors.base.len(),
+            )?),
+        };
         Ok(PreparedEval {
             data: self.data,
             vectors,
             sweep,
+            filtered,
             json: self.json,
         })
     }
@@ -121,8 +154,17 @@ impl PreparedEval {
             IndexKind::Pq => self.sweep.rerank.len().max(1),
             IndexKind::Hnsw => self.sweep.ef.len().max(1),
         } as u64;
+        let runs = match &self.filtered {
+            Some(f) => runs * (f.filters.len() * f.strategies.len()) as u64,
+            None => runs,
+        };
         let bar = sweep_progress(n_queries * runs);
-        let rows = run_index_sweep(&dataset, &self.sweep, &mut || bar.inc(1))?;
+        let rows = match &self.filtered {
+            Some(filtered) => {
+                run_filtered_sweep(&dataset, &self.sweep, filtered, &mut || bar.inc(1))?
+            }
+            None => run_index_sweep(&dataset, &self.sweep, &mut || bar.inc(1))?,
+        };
         bar.finish_and_clear();
         let csv: PathBuf = self.data.out.join("results.csv");
         write_csv(&csv, &rows)?;
@@ -133,4 +175,35 @@ impl PreparedEval {
         say!("\nwrote {}", csv.display());
         Ok(())
     }
+}
+
+/// The attributes of the base, and each filter parsed and checked against them.
+fn filtered_sweep(
+    path: &std::path::Path,
+    filters: Vec<String>,
+    strategies: Vec<Strategy>,
+    n_base: usize,
+) -> Result<FilteredSweep> {
+    let attributes = load_attributes(path)?;
+    if attributes.rows.len() != n_base {
+        return Err(Error::BadData {
+            path: path.display().to_string(),
+            reason: format!(
+                "{} rows of attributes for {n_base} base vectors",
+                attributes.rows.len()
+            ),
+        });
+    }
+    for text in &filters {
+        to_sql(&parse(text)?, &attributes.columns)?;
+    }
+    Ok(FilteredSweep {
+        attributes,
+        filters,
+        strategies: if strategies.is_empty() {
+            vec![Strategy::Auto]
+        } else {
+            strategies
+        },
+    })
 }

@@ -119,7 +119,7 @@ impl ResultRow for IndexRow {
 impl IndexSweep {
     /// ` layout=rows` and ` mode=preloaded` when they are not the engine's defaults (chunks,
     /// streamed), so that rows measured several ways can sit in one file.
-    fn storage_params(&self) -> String {
+    pub(crate) fn storage_params(&self) -> String {
         let mut params = String::new();
         if self.layout != Layout::Chunks {
             params.push_str(&format!(" layout={}", self.layout));
@@ -138,6 +138,82 @@ impl IndexSweep {
         );
         let settings = settings.with_selection(self.selection);
         self.seed.map_or(settings, |seed| settings.with_seed(seed))
+    }
+
+    /// The index to build and its fixed settings as `key=value` text; `None` for brute force.
+    ///
+    /// # Errors
+    ///
+    /// Bad product-quantization settings.
+    pub fn index_spec(&self) -> Result<Option<(IndexSpec, String)>> {
+        Ok(Some(match self.kind {
+            IndexKind::Flat => return Ok(None),
+            IndexKind::Ivf => {
+                let nlist = self.nlist.unwrap_or(1);
+                let settings = match self.seed {
+                    Some(seed) => IvfSettings::new(nlist).with_seed(seed),
+                    None => IvfSettings::new(nlist),
+                };
+                (IndexSpec::Ivf(settings), format!("nlist={nlist}"))
+            }
+            IndexKind::Hnsw => {
+                let settings = self.hnsw_settings();
+                (
+                    IndexSpec::Hnsw(settings),
+                    match settings.selection {
+                        Selection::Heuristic => format!(
+                            "m={} ef_construction={}",
+                            settings.m, settings.ef_construction
+                        ),
+                        // Named only when it is not the default, as the storage settings are.
+                        Selection::Simple => format!(
+                            "m={} ef_construction={} selection=simple",
+                            settings.m, settings.ef_construction
+                        ),
+                    },
+                )
+            }
+            IndexKind::Pq => {
+                let (m, nbits) = (self.m.unwrap_or(1), self.nbits.unwrap_or(8));
+                let settings = PqSettings::from_bits(m, nbits)?;
+                let settings = self.seed.map_or(settings, |seed| settings.with_seed(seed));
+                (IndexSpec::Pq(settings), format!("m={m} nbits={nbits}"))
+            }
+        }))
+    }
+
+    /// Each search setting to measure, with its row's params (`fixed` first).
+    pub fn search_settings(&self, fixed: &str) -> Vec<(String, SearchParams)> {
+        match self.kind {
+            IndexKind::Ivf => probes_or_default(&self.n_probes)
+                .into_iter()
+                .map(|p| {
+                    (
+                        format!("{fixed} nprobe={p}"),
+                        SearchParams::default().with_n_probes(p),
+                    )
+                })
+                .collect(),
+            IndexKind::Hnsw => or_default(&self.ef, 16)
+                .into_iter()
+                .map(|ef| {
+                    (
+                        format!("{fixed} ef_search={ef}"),
+                        SearchParams::default().with_ef(ef),
+                    )
+                })
+                .collect(),
+            _ => rerank_or_none(&self.rerank)
+                .into_iter()
+                .map(|r| match r {
+                    0 => (fixed.to_string(), SearchParams::default()),
+                    r => (
+                        format!("{fixed} rerank={r}"),
+                        SearchParams::default().with_rerank(r),
+                    ),
+                })
+                .collect(),
+        }
     }
 
     /// Checks the settings against the data before anything is built.
@@ -225,54 +301,20 @@ pub fn run_index_sweep(
     // Rows that say how they were measured, when it is not the engine's default.
     let storage = sweep.storage_params();
     let name = sweep.kind.as_str();
-    let (spec, fixed) = match sweep.kind {
-        IndexKind::Flat => {
-            if sweep.mode == ScanMode::Preloaded {
-                collection.preload(None)?;
-            }
-            let index = collection.as_index(None);
-            let evaluation =
-                evaluator.evaluate(&index, &SearchParams::default(), after_each_query)?;
-            let bytes = index.bytes_per_vector();
-            return Ok(vec![IndexRow::new(
-                IndexKind::Flat,
-                storage.trim_start().to_string(),
-                &evaluation,
-                load_took.as_secs_f64(),
-                bytes,
-            )]);
+    let Some((spec, fixed)) = sweep.index_spec()? else {
+        if sweep.mode == ScanMode::Preloaded {
+            collection.preload(None)?;
         }
-        IndexKind::Ivf => {
-            let nlist = sweep.nlist.unwrap_or(1);
-            let settings = match sweep.seed {
-                Some(seed) => IvfSettings::new(nlist).with_seed(seed),
-                None => IvfSettings::new(nlist),
-            };
-            (IndexSpec::Ivf(settings), format!("nlist={nlist}"))
-        }
-        IndexKind::Hnsw => {
-            let settings = sweep.hnsw_settings();
-            (
-                IndexSpec::Hnsw(settings),
-                match settings.selection {
-                    Selection::Heuristic => format!(
-                        "m={} ef_construction={}",
-                        settings.m, settings.ef_construction
-                    ),
-                    // Named only when it is not the default, as the storage settings are.
-                    Selection::Simple => format!(
-                        "m={} ef_construction={} selection=simple",
-                        settings.m, settings.ef_construction
-                    ),
-                },
-            )
-        }
-        IndexKind::Pq => {
-            let (m, nbits) = (sweep.m.unwrap_or(1), sweep.nbits.unwrap_or(8));
-            let settings = PqSettings::from_bits(m, nbits)?;
-            let settings = sweep.seed.map_or(settings, |seed| settings.with_seed(seed));
-            (IndexSpec::Pq(settings), format!("m={m} nbits={nbits}"))
-        }
+        let index = collection.as_index(None);
+        let evaluation = evaluator.evaluate(&index, &SearchParams::default(), after_each_query)?;
+        let bytes = index.bytes_per_vector();
+        return Ok(vec![IndexRow::new(
+            IndexKind::Flat,
+            storage.trim_start().to_string(),
+            &evaluation,
+            load_took.as_secs_f64(),
+            bytes,
+        )]);
     };
     let (built, took) = measure(|| collection.create_index(name, &spec));
     built?;
@@ -281,36 +323,7 @@ pub fn run_index_sweep(
     }
     let index = collection.as_index(Some(name));
     let bytes = index.bytes_per_vector();
-    let settings: Vec<(String, SearchParams)> = match sweep.kind {
-        IndexKind::Ivf => probes_or_default(&sweep.n_probes)
-            .into_iter()
-            .map(|p| {
-                (
-                    format!("{fixed} nprobe={p}"),
-                    SearchParams::default().with_n_probes(p),
-                )
-            })
-            .collect(),
-        IndexKind::Hnsw => or_default(&sweep.ef, 16)
-            .into_iter()
-            .map(|ef| {
-                (
-                    format!("{fixed} ef_search={ef}"),
-                    SearchParams::default().with_ef(ef),
-                )
-            })
-            .collect(),
-        _ => rerank_or_none(&sweep.rerank)
-            .into_iter()
-            .map(|r| match r {
-                0 => (fixed.clone(), SearchParams::default()),
-                r => (
-                    format!("{fixed} rerank={r}"),
-                    SearchParams::default().with_rerank(r),
-                ),
-            })
-            .collect(),
-    };
+    let settings = sweep.search_settings(&fixed);
     settings
         .into_iter()
         .map(|(params, search)| {

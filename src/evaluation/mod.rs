@@ -9,6 +9,7 @@
 pub mod data_source;
 pub mod dataset;
 pub mod evaluator;
+pub mod filtered_sweep;
 pub mod ground_truth;
 pub mod index_sweep;
 pub mod latency;

@@ -13,8 +13,9 @@
 //! - **in-index** ([`Strategy::InIndex`]): the index skips the vectors that fail as it goes (an
 //!   inverted file in its cells, reading more cells if its probes hold fewer than k; a graph
 //!   walking through them without returning them).
-//! - **auto** ([`Strategy::Auto`], the default): a planner that counts how many pass and picks,
-//!   sending very selective filters to the exact pre-filter ([`plan`]).
+//! - **auto** ([`Strategy::Auto`], the default): a planner that counts how many pass and picks
+//!   ([`plan`]): a post-filter sized from that count when many pass, the index's own filtered
+//!   search in between, the exact pre-filter when very few pass.
 //!
 //! Whatever the strategy, a result never fails its filter: every id returned is in the set
 //! SQLite selected.
@@ -78,6 +79,12 @@ pub const POST_FILTER_EXPANSION: usize = 10;
 /// for each result, and the exact scan of a few hundred or thousand vectors is cheap.
 pub const EXACT_BELOW_SELECTIVITY: f64 = 0.01;
 
+/// From this share of vectors passing up, the planner post-filters: among `3 / share × k`
+/// nearest, about `3 × k` pass, enough for the best k to be among them most of the time, and
+/// such a search costs what an unfiltered one of that size costs. Below it, the index skips
+/// the failing vectors itself.
+pub const POST_FROM_SELECTIVITY: f64 = 0.2;
+
 /// The vectors a filter selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matching {
@@ -95,6 +102,8 @@ pub struct Plan {
     /// How many vectors pass, and how many there are.
     pub matching: usize,
     pub total: usize,
+    /// For a post-filter: how many times k candidates to ask the index for.
+    pub expansion: usize,
     /// Why this strategy, in a few words.
     pub reason: String,
 }
@@ -118,6 +127,7 @@ pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, tot
     } else {
         matching as f64 / total as f64
     };
+    let mut expansion = POST_FILTER_EXPANSION;
     let (strategy, reason) = match (asked, index) {
         (Strategy::Auto, None) => (
             Strategy::Pre,
@@ -131,6 +141,16 @@ pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, tot
                 EXACT_BELOW_SELECTIVITY * 100.0
             ),
         ),
+        (Strategy::Auto, Some(name)) if share >= POST_FROM_SELECTIVITY => {
+            expansion = (3.0 / share).ceil() as usize;
+            (
+                Strategy::Post,
+                format!(
+                    "{:.2} % pass: {name}'s {expansion} × k nearest hold about 3 × k of them",
+                    share * 100.0
+                ),
+            )
+        }
         (Strategy::Auto, Some(name)) => (
             Strategy::InIndex,
             format!(
@@ -144,6 +164,7 @@ pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, tot
         strategy,
         matching,
         total,
+        expansion,
         reason,
     }
 }
@@ -209,7 +230,7 @@ impl Collection {
                 self.pre_filtered(query, params.k, &passing)?
             }
             (Strategy::Post, Some(name)) => {
-                self.post_filtered(name, query, params, &passing, POST_FILTER_EXPANSION)?
+                self.post_filtered(name, query, params, &passing, plan.expansion)?
             }
             (Strategy::Iterative, Some(name)) => {
                 self.iterative(name, query, params, &passing, total)?
@@ -223,8 +244,17 @@ impl Collection {
                 }
             }
         };
+        let wanted = params.k.min(passing.ids.len());
+        // The planner's post-filter promised k results, not only luck: when its candidates held
+        // too few, the search goes on, iteratively, to the exact scan if need be.
+        let neighbours = match index {
+            Some(name) if strategy == Strategy::Auto && neighbours.len() < wanted => {
+                self.iterative(name, query, params, &passing, total)?
+            }
+            _ => neighbours,
+        };
         Ok(FilteredSearch {
-            complete: neighbours.len() >= params.k.min(passing.ids.len()),
+            complete: neighbours.len() >= wanted,
             neighbours,
             plan,
         })

@@ -133,7 +133,11 @@ impl Hnsw {
         ef: usize,
         allowed: &HashSet<i64>,
     ) -> Vec<Neighbour> {
-        let by_node: Vec<bool> = self.ids.iter().map(|id| allowed.contains(id)).collect();
+        let is_allowed = |node: u32| {
+            self.ids
+                .get(node as usize)
+                .is_some_and(|id| allowed.contains(id))
+        };
         let query = self.space.query(query);
         let mut visited = self.take_visited();
         let found = search_graph_allowed(
@@ -141,7 +145,7 @@ impl Hnsw {
             &self.space,
             &query,
             ef.max(k),
-            &by_node,
+            &is_allowed,
             &mut visited,
         );
         self.give_back(visited);

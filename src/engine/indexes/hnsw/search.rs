@@ -212,7 +212,8 @@ pub fn descend(graph: &Graph, space: &Space, query: &Query<'_>) -> Option<Scored
 
 // ANCHOR: search_layer_allowed
 /// As [`search_layer`] on layer 0, for a filtered search: every node is walked through, but
-/// only those `allowed[node]` lets through enter the beam, and so the results. Walking through
+/// only those `is_allowed` lets through enter the beam, and so the results (it is asked only of
+/// the nodes the walk reaches, not of the whole graph). Walking through
 /// the others keeps the graph connected however many the filter removes (a graph whose
 /// filtered-out nodes were deleted falls apart into islands); the price is that a search
 /// among few allowed nodes wanders far before its beam fills, which is why the planner sends
@@ -223,11 +224,10 @@ pub fn search_layer_allowed(
     query: &Query<'_>,
     entry: Scored,
     ef: usize,
-    allowed: &[bool],
+    is_allowed: &dyn Fn(u32) -> bool,
     visited: &mut Visited,
 ) -> Vec<Scored> {
     visited.start(graph.len());
-    let is_allowed = |node: u32| allowed.get(node as usize).copied().unwrap_or(false);
     let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
     let mut beam: BinaryHeap<Scored> = BinaryHeap::new();
     visited.insert(entry.node);
@@ -271,11 +271,11 @@ pub fn search_graph_allowed(
     space: &Space,
     query: &Query<'_>,
     ef: usize,
-    allowed: &[bool],
+    is_allowed: &dyn Fn(u32) -> bool,
     visited: &mut Visited,
 ) -> Vec<Scored> {
     match descend(graph, space, query) {
-        Some(start) => search_layer_allowed(graph, space, query, start, ef, allowed, visited),
+        Some(start) => search_layer_allowed(graph, space, query, start, ef, is_allowed, visited),
         None => Vec::new(),
     }
 }
