@@ -110,10 +110,10 @@ fn explain_prints_the_plan_and_its_estimate() {
         half.contains("strategy: post") && half.contains("200 of 400 vectors pass (50.0000 %)"),
         "{half}"
     );
-    let tenth = explain("bucket = 4");
+    let few = explain("bucket = 4 AND color = 'red'");
     assert!(
-        tenth.contains("strategy: in-index") && tenth.contains("40 of 400"),
-        "{tenth}"
+        few.contains("strategy: iterative") && few.contains("13 of 400"),
+        "{few}"
     );
     let rare = explain("bucket = 3 AND color = 'red' AND bucket > 3");
     assert!(

@@ -190,7 +190,13 @@ fn the_planner_scans_exactly_when_few_pass_and_searches_the_index_otherwise() {
     );
     assert!((half.selectivity() - 0.5).abs() < 1e-9);
     let tenth = plan(Some("hnsw"), "bucket = 4");
-    assert_eq!((tenth.strategy, tenth.matching), (Strategy::InIndex, 200));
+    assert_eq!((tenth.strategy, tenth.expansion), (Strategy::Post, 30));
+    let few = plan(Some("hnsw"), "bucket = 4 AND color = 'red'");
+    assert_eq!(
+        (few.strategy, few.matching),
+        (Strategy::Iterative, 66),
+        "a graph: iterative"
+    );
     // 0.5 % pass, under the 1 % threshold.
     assert_eq!(
         plan(Some("hnsw"), "bucket = 3 AND price > 190").strategy,

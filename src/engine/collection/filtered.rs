@@ -14,8 +14,9 @@
 //!   inverted file in its cells, reading more cells if its probes hold fewer than k; a graph
 //!   walking through them without returning them).
 //! - **auto** ([`Strategy::Auto`], the default): a planner that counts how many pass and picks
-//!   ([`plan`]): a post-filter sized from that count when many pass, the index's own filtered
-//!   search in between, the exact pre-filter when very few pass.
+//!   ([`plan`]): a post-filter sized from that count when many pass, in between the inverted
+//!   file's own filtered search or, for a graph, the iterative post-filter, and the exact
+//!   pre-filter when very few pass.
 //!
 //! Whatever the strategy, a result never fails its filter: every id returned is in the set
 //! SQLite selected.
@@ -28,7 +29,7 @@ use rusqlite::Connection;
 use super::search::memory_of;
 use super::{Collection, State};
 use crate::engine::scan::ScanMode;
-use crate::engine::{Neighbour, SearchParams};
+use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::filter::sql::to_sql;
 use crate::filter::Filter;
@@ -85,6 +86,10 @@ pub const EXACT_BELOW_SELECTIVITY: f64 = 0.01;
 /// the failing vectors itself.
 pub const POST_FROM_SELECTIVITY: f64 = 0.2;
 
+/// The same threshold for a graph, whose post-filters stay cheap much lower: a beam of
+/// `3 / share × k` costs less than a walk among few allowed nodes (measured in chapter 14).
+pub const GRAPH_POST_FROM_SELECTIVITY: f64 = 0.05;
+
 /// The vectors a filter selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matching {
@@ -121,7 +126,13 @@ impl Plan {
 
 /// The strategy for a search through `index` (`None`: brute force) asked for `k` results,
 /// when `matching` of `total` vectors pass; `asked` unless it is [`Strategy::Auto`].
-pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, total: usize) -> Plan {
+pub fn plan(
+    asked: Strategy,
+    index: Option<(&str, IndexKind)>,
+    k: usize,
+    matching: usize,
+    total: usize,
+) -> Plan {
     let share = if total == 0 {
         0.0
     } else {
@@ -141,7 +152,14 @@ pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, tot
                 EXACT_BELOW_SELECTIVITY * 100.0
             ),
         ),
-        (Strategy::Auto, Some(name)) if share >= POST_FROM_SELECTIVITY => {
+        (Strategy::Auto, Some((name, kind)))
+            if share
+                >= if kind == IndexKind::Hnsw {
+                    GRAPH_POST_FROM_SELECTIVITY
+                } else {
+                    POST_FROM_SELECTIVITY
+                } =>
+        {
             expansion = (3.0 / share).ceil() as usize;
             (
                 Strategy::Post,
@@ -151,7 +169,16 @@ pub fn plan(asked: Strategy, index: Option<&str>, k: usize, matching: usize, tot
                 ),
             )
         }
-        (Strategy::Auto, Some(name)) => (
+        // A graph walking among few allowed nodes expands many others before its beam fills:
+        // widening post-filters find them for less (measured in chapter 14).
+        (Strategy::Auto, Some((name, IndexKind::Hnsw | IndexKind::Pq))) => (
+            Strategy::Iterative,
+            format!(
+                "{:.2} % pass: {name}'s nearest, 2, 4, 8, … × k at a time, until k pass",
+                share * 100.0
+            ),
+        ),
+        (Strategy::Auto, Some((name, _))) => (
             Strategy::InIndex,
             format!(
                 "{:.2} % pass: {name} skips the others as it searches",
@@ -224,7 +251,14 @@ impl Collection {
                 rows::count(connection)?,
             ))
         })?;
-        let plan = plan(strategy, index, params.k, passing.ids.len(), total);
+        let kind = index.map(|name| self.index_kind(name)).transpose()?;
+        let plan = plan(
+            strategy,
+            index.zip(kind),
+            params.k,
+            passing.ids.len(),
+            total,
+        );
         let neighbours = match (plan.strategy, index) {
             (Strategy::Pre | Strategy::Auto, _) | (_, None) => {
                 self.pre_filtered(query, params.k, &passing)?
@@ -274,11 +308,12 @@ impl Collection {
         strategy: Strategy,
     ) -> Result<Plan> {
         let index = index.filter(|name| *name != "flat");
+        let kind = index.map(|name| self.index_kind(name)).transpose()?;
         self.read(|connection, state| {
             let passing = matching(connection, state, filter)?;
             Ok(plan(
                 strategy,
-                index,
+                index.zip(kind),
                 k,
                 passing.ids.len(),
                 rows::count(connection)?,
