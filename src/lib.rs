@@ -15,7 +15,8 @@
 //! 9. [`evaluation`]: recall, latency, sweeps and plots.
 //!
 //! Shared pieces: [`error`] (the crate's one error type), [`validation`] (checks at the door),
-//! [`top_k`] (the bounded heap every search uses), [`kernels`] (the distances again, fast: SIMD
+//! [`top_k`] (the bounded heap every search uses), [`filter`] (conditions on attributes, for
+//! filtered search), [`kernels`] (the distances again, fast: SIMD
 //! loops, AVX2 when the CPU has it, whole blocks and product-quantization scans) and
 //! [`datasets`].
 //!

@@ -1,11 +1,12 @@
 //! `svdb`: the engine from the command line, for vectors you bring yourself.
 //!
 //! ```text
-//! svdb load    --db F.db --vectors X.npy [--ids IDS.npy] [--metric euclidean|cosine]
+//! svdb load    --db F.db --vectors X.npy [--ids IDS.npy] [--attributes A.csv] [--metric euclidean|cosine]
 //! svdb index   --db F.db ivf --nlist N [--seed S]      | pq --m M --nbits B
 //!                        | hnsw --m 32 --ef-construction 40 [--seed S]
 //! svdb indexes --db F.db
 //! svdb search  --db F.db --queries Q.npy --k 10 [--index NAME] [--nprobe P | --ef EF] [--output IDS.npy]
+//!                [--filter EXPR [--strategy auto|pre|post|iterative|in-index] [--explain]]
 //! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq|hnsw ... --out DIR
 //! svdb info    --db F.db
 //! svdb check   --db F.db

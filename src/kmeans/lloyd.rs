@@ -28,7 +28,7 @@
 //! The rest follows FAISS's `Clustering`, in our own code:
 //!
 //! - a centroid left without vectors is re-seeded by splitting the largest cluster in two
-//!   ([`split_empty_clusters`]);
+//!   (`split_empty_clusters`);
 //! - FAISS runs a fixed number of rounds. Here `max_iterations` is that number, and a run stops
 //!   earlier once a round lowers the inertia (the sum of squared distances of the vectors to
 //!   their centroids) by less than `tolerance` times itself;

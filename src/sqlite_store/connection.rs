@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// written to it yet.
 ///
 /// The path is a plain file path, never one of SQLite's special names (see
-/// [`as_plain_file_name`]), so a path never silently means an in-memory or read-only database.
+/// `as_plain_file_name`), so a path never silently means an in-memory or read-only database.
 pub fn open_file(path: &Path, create: bool) -> Result<Connection> {
     check_path(path)?;
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -7,8 +7,8 @@
 //! holds one code of `m` bytes per id and the codebook that gives them meaning). Each problem is
 //! reported, not just the first, so a damaged file can be judged as a whole.
 //!
-//! A file of the chunked layout keeps its vectors, lists and codes in chunks; [`chunks`] checks
-//! those. A graph index is checked the same way in both layouts ([`graph`]).
+//! A file of the chunked layout keeps its vectors, lists and codes in chunks; `chunks.rs` checks
+//! those. A graph index is checked the same way in both layouts (`graph.rs`).
 
 mod chunks;
 mod graph;
