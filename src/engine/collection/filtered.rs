@@ -90,12 +90,14 @@ pub const POST_FROM_SELECTIVITY: f64 = 0.2;
 /// `3 / share × k` costs less than a walk among few allowed nodes (measured in chapter 14).
 pub const GRAPH_POST_FROM_SELECTIVITY: f64 = 0.05;
 
-/// The vectors a filter selected.
+/// The vectors a filter selected, of how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matching {
     /// In id order.
     pub ids: Vec<i64>,
     pub set: HashSet<i64>,
+    /// How many vectors the collection held when they were selected.
+    pub total: usize,
 }
 
 // ANCHOR: plan
@@ -245,20 +247,8 @@ impl Collection {
     ) -> Result<FilteredSearch> {
         params.check()?;
         let index = index.filter(|name| *name != "flat");
-        let (passing, total) = self.read(|connection, state| {
-            Ok((
-                matching(connection, state, filter)?,
-                rows::count(connection)?,
-            ))
-        })?;
-        let kind = index.map(|name| self.index_kind(name)).transpose()?;
-        let plan = plan(
-            strategy,
-            index.zip(kind),
-            params.k,
-            passing.ids.len(),
-            total,
-        );
+        let (passing, plan) = self.planned(index, params.k, filter, strategy)?;
+        let total = passing.total;
         let neighbours = match (plan.strategy, index) {
             (Strategy::Pre | Strategy::Auto, _) | (_, None) => {
                 self.pre_filtered(query, params.k, &passing)?
@@ -308,16 +298,30 @@ impl Collection {
         strategy: Strategy,
     ) -> Result<Plan> {
         let index = index.filter(|name| *name != "flat");
-        let kind = index.map(|name| self.index_kind(name)).transpose()?;
+        Ok(self.planned(index, k, filter, strategy)?.1)
+    }
+
+    /// The vectors that pass `filter`, and the plan for them, read in one transaction.
+    fn planned(
+        &self,
+        index: Option<&str>,
+        k: usize,
+        filter: &Filter,
+        strategy: Strategy,
+    ) -> Result<(Rc<Matching>, Plan)> {
         self.read(|connection, state| {
             let passing = matching(connection, state, filter)?;
-            Ok(plan(
+            let kind = index
+                .map(|name| super::indexes::find(state, name).map(|found| found.record().kind))
+                .transpose()?;
+            let plan = plan(
                 strategy,
                 index.zip(kind),
                 k,
                 passing.ids.len(),
-                rows::count(connection)?,
-            ))
+                passing.total,
+            );
+            Ok((passing, plan))
         })
     }
 
@@ -351,7 +355,7 @@ impl Collection {
                 }
             } else if reads_by_id_are_cheaper(
                 passing.ids.len(),
-                rows::count(connection)?,
+                passing.total,
                 state.metadata.layout,
             ) {
                 for &id in &passing.ids {
@@ -443,20 +447,22 @@ impl Collection {
 }
 
 /// The vectors that pass `filter`, from the cache when the last filtered search asked the
-/// same (the cache is dropped by every write).
+/// same filter (the cache is dropped by every write): a search per query with one filter reads
+/// neither the schema nor the attributes again.
 fn matching(connection: &Connection, state: &State, filter: &Filter) -> Result<Rc<Matching>> {
-    let sql = to_sql(filter, &read_schema(connection)?)?;
     if let Some((cached, found)) = state.matching.borrow().as_ref() {
-        if *cached == sql {
+        if cached == filter {
             return Ok(Rc::clone(found));
         }
     }
+    let sql = to_sql(filter, &read_schema(connection)?)?;
     let ids = matching_ids(connection, &sql)?;
     let found = Rc::new(Matching {
         set: ids.iter().copied().collect(),
         ids,
+        total: rows::count(connection)?,
     });
-    *state.matching.borrow_mut() = Some((sql, Rc::clone(&found)));
+    *state.matching.borrow_mut() = Some((filter.clone(), Rc::clone(&found)));
     Ok(found)
 }
 

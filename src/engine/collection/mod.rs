@@ -36,7 +36,7 @@ use crate::engine::scan::{ScanMode, VectorMatrix};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
-use crate::filter::sql::SqlFilter;
+use crate::filter::Filter;
 use crate::sqlite_store::{
     connection, metadata, rows, stored_vectors, Layout, Metadata, StoreKind,
 };
@@ -66,7 +66,7 @@ struct State {
     memory: OnceCell<VectorMatrix>,
     /// The ids the last filter selected, kept until a write: searches with one filter reuse
     /// them rather than asking SQLite again for each query.
-    matching: RefCell<Option<(SqlFilter, Rc<Matching>)>>,
+    matching: RefCell<Option<(Filter, Rc<Matching>)>>,
 }
 
 impl State {

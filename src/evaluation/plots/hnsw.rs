@@ -140,6 +140,7 @@ pub fn trace_search(hnsw: &Hnsw, query: &[f32], ef: usize, k: usize) -> Result<S
         &[closest],
         ef,
         0,
+        |_| true,
         &mut Visited::default(),
     )
     .iter()

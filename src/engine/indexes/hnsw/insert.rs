@@ -81,6 +81,7 @@ pub fn link_node(
             &entries,
             linking.ef_construction,
             layer,
+            |_| true,
             visited,
         );
         let chosen = linking

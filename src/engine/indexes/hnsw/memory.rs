@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::graph::Graph;
 use super::insert::{link_node, random_level, Linking};
-use super::search::{search_graph, search_graph_allowed, Visited};
+use super::search::{search_graph, Visited};
 use super::space::Space;
 use super::HnswSettings;
 use crate::distances::Metric;
@@ -112,17 +112,7 @@ impl Hnsw {
     /// As [`search`](Self::search), with how many distances the beam search on layer 0
     /// computed: the work a beam of `ef` costs (chapter 13 compares it with FAISS's).
     pub fn search_counting(&self, query: &[f32], k: usize, ef: usize) -> (Vec<Neighbour>, usize) {
-        let query = self.space.query(query);
-        let mut visited = self.take_visited();
-        let found = search_graph(&self.graph, &self.space, &query, ef.max(k), &mut visited);
-        let distances = visited.count();
-        self.give_back(visited);
-        let neighbours = found
-            .into_iter()
-            .take(k)
-            .map(|s| Neighbour::new(self.ids[s.node as usize], self.space.score(s.distance)))
-            .collect();
-        (neighbours, distances)
+        self.search_accepting(query, k, ef, |_| true)
     }
 
     /// As [`search`](Self::search), among the nodes whose ids are in `allowed` only.
@@ -133,27 +123,40 @@ impl Hnsw {
         ef: usize,
         allowed: &HashSet<i64>,
     ) -> Vec<Neighbour> {
-        let is_allowed = |node: u32| {
+        let accept = |node: u32| {
             self.ids
                 .get(node as usize)
                 .is_some_and(|id| allowed.contains(id))
         };
+        self.search_accepting(query, k, ef, accept).0
+    }
+
+    /// The best `k` of the nodes `accept` lets through, and the distances computed.
+    fn search_accepting(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: impl Fn(u32) -> bool,
+    ) -> (Vec<Neighbour>, usize) {
         let query = self.space.query(query);
         let mut visited = self.take_visited();
-        let found = search_graph_allowed(
+        let found = search_graph(
             &self.graph,
             &self.space,
             &query,
             ef.max(k),
-            &is_allowed,
+            accept,
             &mut visited,
         );
+        let distances = visited.count();
         self.give_back(visited);
-        found
+        let neighbours = found
             .into_iter()
             .take(k)
             .map(|s| Neighbour::new(self.ids[s.node as usize], self.space.score(s.distance)))
-            .collect()
+            .collect();
+        (neighbours, distances)
     }
 
     /// Bytes of the graph per node, in memory: its lists on every layer and its id (the

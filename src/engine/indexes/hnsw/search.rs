@@ -117,7 +117,13 @@ pub fn greedy_closest(
 
 // ANCHOR: search_layer
 /// The `ef` nodes closest to `query` that a beam search on `layer` finds from `entries`,
-/// closest first.
+/// closest first, among those `accept` lets through.
+///
+/// An unfiltered search accepts every node. A filtered one (chapter 14) still walks through
+/// the nodes it refuses, so that the graph stays connected however many the filter removes,
+/// but never lets them into the beam, and so into the results; `accept` is asked only of the
+/// nodes the walk reaches, not of the whole graph.
+#[allow(clippy::too_many_arguments)] // the beam search's inputs, each named at every call
 pub fn search_layer(
     graph: &Graph,
     space: &Space,
@@ -125,19 +131,22 @@ pub fn search_layer(
     entries: &[Scored],
     ef: usize,
     layer: usize,
+    accept: impl Fn(u32) -> bool,
     visited: &mut Visited,
 ) -> Vec<Scored> {
     visited.start(graph.len());
     // `candidates`: found but not yet expanded, closest on top. `beam`: the `ef` closest
-    // found, farthest on top, so that it is the one compared and dropped. Neither holds more
-    // nodes than the graph has, whatever `ef` the caller asked for.
+    // accepted, farthest on top, so that it is the one compared and dropped. Neither holds
+    // more nodes than the graph has, whatever `ef` the caller asked for.
     let room = ef.min(graph.len());
     let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(room * 2);
     let mut beam: BinaryHeap<Scored> = BinaryHeap::with_capacity(room + 1);
     for &entry in entries {
         if visited.insert(entry.node) {
             candidates.push(Reverse(entry));
-            beam.push(entry);
+            if accept(entry.node) {
+                beam.push(entry);
+            }
         }
     }
     while beam.len() > ef {
@@ -167,9 +176,11 @@ pub fn search_layer(
                     node: neighbour,
                 };
                 candidates.push(Reverse(scored));
-                beam.push(scored);
-                if beam.len() > ef {
-                    beam.pop();
+                if accept(neighbour) {
+                    beam.push(scored);
+                    if beam.len() > ef {
+                        beam.pop();
+                    }
                 }
             }
         }
@@ -180,17 +191,19 @@ pub fn search_layer(
 // ANCHOR_END: search_layer
 
 // ANCHOR: knn
-/// The `ef` nodes closest to `query` (at least as many as the caller keeps), closest first:
-/// down the upper layers greedily from the entry point, then a beam of `ef` on layer 0.
+/// The `ef` nodes closest to `query` among those `accept` lets through (every node, for an
+/// unfiltered search), closest first: down the upper layers greedily from the entry point,
+/// then a beam of `ef` on layer 0.
 pub fn search_graph(
     graph: &Graph,
     space: &Space,
     query: &Query<'_>,
     ef: usize,
+    accept: impl Fn(u32) -> bool,
     visited: &mut Visited,
 ) -> Vec<Scored> {
     match descend(graph, space, query) {
-        Some(start) => search_layer(graph, space, query, &[start], ef, 0, visited),
+        Some(start) => search_layer(graph, space, query, &[start], ef, 0, accept, visited),
         None => Vec::new(),
     }
 }
@@ -209,73 +222,3 @@ pub fn descend(graph: &Graph, space: &Space, query: &Query<'_>) -> Option<Scored
     Some(closest)
 }
 // ANCHOR_END: knn
-
-// ANCHOR: search_layer_allowed
-/// As [`search_layer`] on layer 0, for a filtered search: every node is walked through, but
-/// only those `is_allowed` lets through enter the beam, and so the results (it is asked only of
-/// the nodes the walk reaches, not of the whole graph). Walking through
-/// the others keeps the graph connected however many the filter removes (a graph whose
-/// filtered-out nodes were deleted falls apart into islands); the price is that a search
-/// among few allowed nodes wanders far before its beam fills, which is why the planner sends
-/// very selective filters to an exact scan instead.
-pub fn search_layer_allowed(
-    graph: &Graph,
-    space: &Space,
-    query: &Query<'_>,
-    entry: Scored,
-    ef: usize,
-    is_allowed: &dyn Fn(u32) -> bool,
-    visited: &mut Visited,
-) -> Vec<Scored> {
-    visited.start(graph.len());
-    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-    let mut beam: BinaryHeap<Scored> = BinaryHeap::new();
-    visited.insert(entry.node);
-    candidates.push(Reverse(entry));
-    if is_allowed(entry.node) {
-        beam.push(entry);
-    }
-    while let Some(Reverse(closest)) = candidates.pop() {
-        let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
-        if closest.distance > farthest && beam.len() >= ef {
-            break;
-        }
-        for &neighbour in graph.neighbours(closest.node, 0) {
-            if !visited.insert(neighbour) {
-                continue;
-            }
-            let distance = space.distance(query, neighbour);
-            let farthest = beam.peek().map_or(f32::INFINITY, |s| s.distance);
-            if beam.len() < ef || distance < farthest {
-                let scored = Scored {
-                    distance,
-                    node: neighbour,
-                };
-                candidates.push(Reverse(scored));
-                if is_allowed(neighbour) {
-                    beam.push(scored);
-                    if beam.len() > ef {
-                        beam.pop();
-                    }
-                }
-            }
-        }
-    }
-    beam.into_sorted_vec()
-}
-// ANCHOR_END: search_layer_allowed
-
-/// As [`search_graph`], returning only nodes `allowed` lets through.
-pub fn search_graph_allowed(
-    graph: &Graph,
-    space: &Space,
-    query: &Query<'_>,
-    ef: usize,
-    is_allowed: &dyn Fn(u32) -> bool,
-    visited: &mut Visited,
-) -> Vec<Scored> {
-    match descend(graph, space, query) {
-        Some(start) => search_layer_allowed(graph, space, query, start, ef, is_allowed, visited),
-        None => Vec::new(),
-    }
-}
