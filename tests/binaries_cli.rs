@@ -13,6 +13,7 @@ const IN_MEMORY: &str = env!("CARGO_BIN_EXE_main_in_memory");
 const SQLITE: &str = env!("CARGO_BIN_EXE_main_sqlite");
 const KMEANS_CELLS: &str = env!("CARGO_BIN_EXE_main_kmeans_cells");
 const HNSW_LAYERS: &str = env!("CARGO_BIN_EXE_main_hnsw_layers");
+const FILTERED_WALKS: &str = env!("CARGO_BIN_EXE_main_filtered_walks");
 const QUANTIZER: &str = env!("CARGO_BIN_EXE_main_quantizer");
 const SQLITE_PQ: &str = env!("CARGO_BIN_EXE_main_sqlite_pq");
 const EVALUATOR: &str = env!("CARGO_BIN_EXE_main_evaluator");
@@ -222,6 +223,55 @@ fn hnsw_layers_draws_layers_that_thin_out_upwards_and_refuses_a_bad_m() {
         assert!(output.stdout.is_empty(), "{bad:?}: {}", stdout_of(&output));
     }
     assert!(!refused.exists(), "a refused run draws nothing");
+}
+
+#[test]
+fn filtered_walks_measures_three_walks_per_share_and_refuses_a_bad_share() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let png = dir.path().join("walks.png");
+    let args = [
+        "--n",
+        "3000",
+        "--dim",
+        "8",
+        "--clusters",
+        "10",
+        "--queries",
+        "20",
+        "--m",
+        "8",
+        "--passing",
+        "0.5,0.05",
+        "--out",
+        path_str(&png),
+    ];
+    let stdout = results_of(FILTERED_WALKS, &args);
+    assert!(
+        stdout.contains(&format!("wrote {}", png.display())),
+        "{stdout}"
+    );
+    assert_eq!(&std::fs::read(&png).expect("the PNG")[1..4], b"PNG");
+    let json = json_of(FILTERED_WALKS, &args);
+    let rows = json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 6, "three walks at two shares: {json}");
+    let recall = |walk: &str, share: f64| {
+        rows.iter()
+            .find(|r| r["walk"] == walk && r["passing"].as_f64() == Some(share))
+            .and_then(|r| r["recall"].as_f64())
+            .expect("measured")
+    };
+    // At 5 % passing, 16 links hold less than one passing node: the bitset walk is lost.
+    assert!(
+        recall("skip", 0.05) < recall("through", 0.05) - 0.3,
+        "{json}"
+    );
+
+    for (bad, needle) in [("0", "not a share"), ("1.5", "not a share")] {
+        let output = run(FILTERED_WALKS, &["--passing", bad, "--out", path_str(&png)]);
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(stderr.contains(needle), "{bad}: {stderr}");
+    }
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //!
 //! A deterministic mutation loop (cargo-fuzz needs a nightly toolchain): bit flips, overwritten
 //! runs, zeroed pages, truncations and extensions of three healthy files, two of raw vectors with
-//! an inverted file, a PQ index and a graph (HNSW, in the row layout, and again in chunks), one
-//! that keeps only codes. Every mutant is opened, counted, searched through every index
-//! (streamed, then preloaded), and checked with `check_file`. Nothing may panic, abort or hang;
+//! an inverted file, a PQ index and a graph (HNSW, in the row layout, and again in chunks) and
+//! attributes, one that keeps only codes. Every mutant is opened, counted, searched through
+//! every index (streamed, then preloaded, then with a filter), and checked with `check_file`. Nothing may panic, abort or hang;
 //! a mutant either fails with a typed error or answers. Bounded in count and in time.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use simple_vector_db::engine::check::check_file;
+use simple_vector_db::engine::collection::Strategy;
 use simple_vector_db::engine::{
     Collection, HnswSettings, IndexSpec, IvfSettings, PqSettings, SearchParams,
 };
+use simple_vector_db::filter::{AttributeType, Filter, Value};
+use simple_vector_db::sqlite_store::attributes::Attributes;
 use simple_vector_db::sqlite_store::Layout;
 use simple_vector_db::VectorDbSqlitePq;
 
@@ -130,6 +133,20 @@ fn exercise(path: &Path, query: &[f32]) -> Result<Answers, String> {
                 .map_err(|e| variant(&e)),
         );
     }
+    // Filtered: the attribute tables are read, and every index's own filtered search runs.
+    let filter = Filter::column("bucket")
+        .lt(3)
+        .or(Filter::column("color").eq("red"));
+    for name in &names {
+        for strategy in [Strategy::Auto, Strategy::InIndex] {
+            answers.push(
+                collection
+                    .search_filtered(name.as_deref(), query, &params, &filter, strategy)
+                    .map(|found| found.neighbours.iter().map(|n| n.id).collect())
+                    .map_err(|e| variant(&e)),
+            );
+        }
+    }
     drop(collection);
     let healthy = check_file(path).is_ok_and(|problems| problems.is_empty());
     Ok((count, answers, healthy))
@@ -177,15 +194,36 @@ fn fuzz(seed: &[u8], query: &[f32], label: &str, rng_seed: u64) {
     );
 }
 
-/// A healthy file of raw vectors in `layout`, with an inverted file, a PQ index and a graph of
-/// small M (searched with its default beam).
+/// A `bucket` (0 to 9) and a `color` per vector.
+fn attributes(n: usize) -> Attributes {
+    let colors = ["red", "green", "blue"];
+    Attributes {
+        columns: vec![
+            ("bucket".into(), AttributeType::Integer),
+            ("color".into(), AttributeType::Text),
+        ],
+        rows: (0..n)
+            .map(|i| {
+                vec![
+                    Some(Value::Integer((i % 10) as i64)),
+                    Some(Value::from(colors[i % 3])),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// A healthy file of raw vectors in `layout` with attributes, an inverted file, a PQ index and
+/// a graph of small M (searched with its default beam).
 fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
     healthy_file(|path| {
         let mut collection = Collection::open_with_layout(path, layout).expect("creates");
         collection
             .set_metric(simple_vector_db::Metric::Euclidean)
             .expect("sets");
-        collection.insert(base, None).expect("stores");
+        collection
+            .insert_with_attributes(base, None, &attributes(base.len()))
+            .expect("stores");
         collection
             .create_index("ivf", &IndexSpec::Ivf(IvfSettings::new(8)))
             .expect("builds");

@@ -202,6 +202,23 @@ fn the_planner_scans_exactly_when_few_pass_and_searches_the_index_otherwise() {
         plan(Some("hnsw"), "bucket = 3 AND price > 190").strategy,
         Strategy::Pre
     );
+    // In memory, a graph scans exactly up to where its post-filter takes over.
+    let mut preloaded = crate::collection(2000, Layout::Chunks);
+    preloaded
+        .create_index("hnsw", &IndexSpec::Hnsw(HnswSettings::new(8, 32)))
+        .expect("graph");
+    preloaded
+        .set_scan_mode(ScanMode::Preloaded)
+        .expect("preloaded");
+    let few_in_memory = preloaded
+        .explain_filter(
+            Some("hnsw"),
+            10,
+            &parse("bucket = 4 AND color = 'red'").expect("valid"),
+            Strategy::Auto,
+        )
+        .expect("planned");
+    assert_eq!(few_in_memory.strategy, Strategy::Pre);
     assert_eq!(
         plan(None, "bucket < 5").strategy,
         Strategy::Pre,
@@ -300,3 +317,46 @@ proptest! {
         }
     }
 }
+
+// ANCHOR: digits_example
+/// The digits set's label as an attribute: the images nearest to a 3 that are 8s.
+#[test]
+fn the_nearest_eights_to_a_three_are_eights_and_the_nearest_there_are() {
+    let digits = simple_vector_db::datasets::digits::load().expect("embedded digits");
+    let mut collection = Collection::open_in_memory().expect("memory");
+    let attributes = Attributes {
+        columns: vec![("digit".into(), AttributeType::Integer)],
+        rows: digits
+            .labels
+            .iter()
+            .map(|&label| vec![Some(Value::Integer(i64::from(label)))])
+            .collect(),
+    };
+    collection
+        .insert_with_attributes(&digits.vectors, None, &attributes)
+        .expect("stored");
+    collection
+        .create_index("hnsw", &IndexSpec::Hnsw(HnswSettings::new(16, 64)))
+        .expect("built");
+
+    let three = digits.labels.iter().position(|&l| l == 3).expect("a 3");
+    let eights = Filter::column("digit").eq(8);
+    let found = collection
+        .search_filtered(
+            Some("hnsw"),
+            &digits.vectors[three],
+            &SearchParams::k(5),
+            &eights,
+            Strategy::Auto,
+        )
+        .expect("searched");
+
+    // About a tenth of the images are 8s: the planner post-filters the graph's nearest.
+    assert_eq!(found.plan.strategy, Strategy::Post, "{:?}", found.plan);
+    let ids: Vec<i64> = found.neighbours.iter().map(|n| n.id).collect();
+    assert!(ids.iter().all(|&id| digits.labels[id as usize] == 8));
+    let eight_ids = collection.matching_ids(&eights).expect("ids");
+    let exact = exact_among(&collection, &digits.vectors[three], 5, &eight_ids);
+    assert_eq!(ids, exact);
+}
+// ANCHOR_END: digits_example

@@ -9,8 +9,9 @@ use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::IndexKind;
 use simple_vector_db::evaluation::cli::{parse_positive, DataArgs, LoadedVectors};
-use simple_vector_db::evaluation::filtered_sweep::{run_filtered_sweep, FilteredSweep};
+use simple_vector_db::evaluation::filtered_sweep::{run_filtered_sweep, FilteredSweep, ROUNDS};
 use simple_vector_db::evaluation::index_sweep::{run_index_sweep, IndexSweep};
+use simple_vector_db::evaluation::plots::filtered::plot_filtered_sweep;
 use simple_vector_db::evaluation::progress::sweep_progress;
 use simple_vector_db::evaluation::results_csv::write_csv;
 use simple_vector_db::evaluation::table::render_table;
@@ -147,6 +148,7 @@ impl PreparedEval {
     /// A build, search or write error.
     pub fn run(self) -> Result<()> {
         let n_queries = self.vectors.queries.len() as u64;
+        let about = self.vectors.description.clone();
         let dataset = self.data.dataset(self.vectors)?;
         let runs = match self.sweep.kind {
             IndexKind::Flat => 1,
@@ -155,7 +157,7 @@ impl PreparedEval {
             IndexKind::Hnsw => self.sweep.ef.len().max(1),
         } as u64;
         let runs = match &self.filtered {
-            Some(f) => runs * (f.filters.len() * f.strategies.len()) as u64,
+            Some(f) => runs * (f.filters.len() * f.strategies.len() * ROUNDS) as u64,
             None => runs,
         };
         let bar = sweep_progress(n_queries * runs);
@@ -168,11 +170,18 @@ impl PreparedEval {
         bar.finish_and_clear();
         let csv: PathBuf = self.data.out.join("results.csv");
         write_csv(&csv, &rows)?;
+        let plot = match self.filtered {
+            Some(_) => plot_filtered_sweep(&rows, &self.data.out, &about)?,
+            None => None,
+        };
         if self.json {
             return print_json(&rows);
         }
         say!("{}", render_table(&rows));
         say!("\nwrote {}", csv.display());
+        if let Some(plot) = plot {
+            say!("wrote {}", plot.display());
+        }
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod check;
 pub mod collection;
 pub mod flat;
+pub mod id_set;
 pub mod indexes;
 pub mod neighbour;
 pub mod scan;
@@ -26,6 +27,7 @@ pub mod vector_index;
 
 pub use collection::{Collection, CollectionIndex, IndexInfo, IndexSpec};
 pub use flat::FlatIndex;
+pub use id_set::IdSet;
 pub use indexes::{HnswSettings, IvfSettings, PqSettings};
 pub use neighbour::Neighbour;
 pub use search_params::SearchParams;

@@ -6,7 +6,7 @@
 //!
 //! [`Collection`]: crate::engine::Collection
 
-use std::collections::HashSet;
+use crate::engine::IdSet;
 
 use rusqlite::Connection;
 
@@ -56,7 +56,7 @@ pub trait StoredIndex: std::fmt::Debug {
         _connection: &Connection,
         _query: &[f32],
         _params: &SearchParams,
-        _allowed: &HashSet<i64>,
+        _allowed: &IdSet,
     ) -> Result<Option<Vec<Neighbour>>> {
         Ok(None)
     }

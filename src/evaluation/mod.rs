@@ -10,6 +10,7 @@ pub mod data_source;
 pub mod dataset;
 pub mod evaluator;
 pub mod filtered_sweep;
+pub mod filtered_walks;
 pub mod ground_truth;
 pub mod index_sweep;
 pub mod latency;

@@ -21,7 +21,6 @@
 //! Whatever the strategy, a result never fails its filter: every id returned is in the set
 //! SQLite selected.
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use rusqlite::Connection;
@@ -29,7 +28,7 @@ use rusqlite::Connection;
 use super::search::memory_of;
 use super::{Collection, State};
 use crate::engine::scan::ScanMode;
-use crate::engine::{IndexKind, Neighbour, SearchParams};
+use crate::engine::{IdSet, IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::filter::sql::to_sql;
 use crate::filter::Filter;
@@ -90,17 +89,33 @@ pub const POST_FROM_SELECTIVITY: f64 = 0.2;
 /// `3 / share × k` costs less than a walk among few allowed nodes (measured in chapter 14).
 pub const GRAPH_POST_FROM_SELECTIVITY: f64 = 0.05;
 
+/// A lookup by id in memory (a binary search) costs about this many checks of the filter's set
+/// in a scan of every row.
+const LOOKUP_COST: usize = 16;
+
 /// The vectors a filter selected, of how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matching {
     /// In id order.
     pub ids: Vec<i64>,
-    pub set: HashSet<i64>,
+    pub set: IdSet,
     /// How many vectors the collection held when they were selected.
     pub total: usize,
 }
 
 // ANCHOR: plan
+/// Below which share passing the planner scans the matching vectors exactly. In memory, a
+/// graph's exact threshold is where its post-filter takes over: between the two, the exact
+/// scan of a few thousand vectors looked up by id beats both the graph's filtered walk and its
+/// widening post-filters (chapter 14). Read from the file, the scan costs more, and the
+/// general threshold holds.
+fn exact_below(kind: Option<IndexKind>, mode: ScanMode) -> f64 {
+    match (kind, mode) {
+        (Some(IndexKind::Hnsw), ScanMode::Preloaded) => GRAPH_POST_FROM_SELECTIVITY,
+        _ => EXACT_BELOW_SELECTIVITY,
+    }
+}
+
 /// What the planner decided, and on what grounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
@@ -127,31 +142,33 @@ impl Plan {
 }
 
 /// The strategy for a search through `index` (`None`: brute force) asked for `k` results,
-/// when `matching` of `total` vectors pass; `asked` unless it is [`Strategy::Auto`].
+/// when `matching` of `total` vectors pass; `asked` unless it is [`Strategy::Auto`]. `mode`
+/// says where an exact scan reads the vectors from.
 pub fn plan(
     asked: Strategy,
     index: Option<(&str, IndexKind)>,
+    mode: ScanMode,
     k: usize,
-    matching: usize,
-    total: usize,
+    (matching, total): (usize, usize),
 ) -> Plan {
     let share = if total == 0 {
         0.0
     } else {
         matching as f64 / total as f64
     };
+    let exact_below = exact_below(index.map(|(_, kind)| kind), mode);
     let mut expansion = POST_FILTER_EXPANSION;
     let (strategy, reason) = match (asked, index) {
         (Strategy::Auto, None) => (
             Strategy::Pre,
             "no index: scan the matching vectors".to_string(),
         ),
-        (Strategy::Auto, Some(_)) if matching <= k || share < EXACT_BELOW_SELECTIVITY => (
+        (Strategy::Auto, Some(_)) if matching <= k || share < exact_below => (
             Strategy::Pre,
             format!(
-                "{:.2} % pass, under {:.0} %: an exact scan of them is cheaper than any index",
+                "{:.3} % pass, under {:.0} %: an exact scan of them is cheaper than any index",
                 share * 100.0,
-                EXACT_BELOW_SELECTIVITY * 100.0
+                exact_below * 100.0
             ),
         ),
         (Strategy::Auto, Some((name, kind)))
@@ -166,24 +183,25 @@ pub fn plan(
             (
                 Strategy::Post,
                 format!(
-                    "{:.2} % pass: {name}'s {expansion} × k nearest hold about 3 × k of them",
+                    "{:.3} % pass: {name}'s {expansion} × k nearest hold about 3 × k of them",
                     share * 100.0
                 ),
             )
         }
         // A graph walking among few allowed nodes expands many others before its beam fills:
-        // widening post-filters find them for less (measured in chapter 14).
+        // widening post-filters find them for less than its own filtered walk when the exact
+        // scan has to read the file (measured in chapter 14).
         (Strategy::Auto, Some((name, IndexKind::Hnsw | IndexKind::Pq))) => (
             Strategy::Iterative,
             format!(
-                "{:.2} % pass: {name}'s nearest, 2, 4, 8, … × k at a time, until k pass",
+                "{:.3} % pass: {name}'s nearest, 2, 4, 8, … × k at a time, until k pass",
                 share * 100.0
             ),
         ),
         (Strategy::Auto, Some((name, _))) => (
             Strategy::InIndex,
             format!(
-                "{:.2} % pass: {name} skips the others as it searches",
+                "{:.3} % pass: {name} skips the others as it searches",
                 share * 100.0
             ),
         ),
@@ -317,18 +335,18 @@ impl Collection {
             let plan = plan(
                 strategy,
                 index.zip(kind),
+                self.mode,
                 k,
-                passing.ids.len(),
-                passing.total,
+                (passing.ids.len(), passing.total),
             );
             Ok((passing, plan))
         })
     }
 
     // ANCHOR: pre_filtered
-    /// The exact best `k` among the vectors that pass: from memory in the preloaded mode;
-    /// otherwise each read by id when very few pass, the collection scanned once (skipping the
-    /// others) when more do.
+    /// The exact best `k` among the vectors that pass: from memory in the preloaded mode,
+    /// otherwise from the file; either way each looked up by id when few pass, and all the
+    /// vectors scanned once (skipping the others) when more do.
     fn pre_filtered(&self, query: &[f32], k: usize, passing: &Matching) -> Result<Vec<Neighbour>> {
         self.read(|connection, state| {
             if state.metadata.kind != StoreKind::Vectors {
@@ -344,12 +362,21 @@ impl Collection {
             check_vector(query, dimension)?;
             if self.mode == ScanMode::Preloaded {
                 let memory = memory_of(connection, state)?;
+                // A few passing vectors are looked up by id, rather than every id checked.
+                if memory.in_id_order() && passing.ids.len() * LOOKUP_COST < memory.len() {
+                    for &id in &passing.ids {
+                        if let Some(vector) = memory.vector_of(id) {
+                            best.push(id, metric.score(query, vector));
+                        }
+                    }
+                    return Ok(best.into_neighbours());
+                }
                 let rows = memory
                     .ids()
                     .iter()
                     .zip(memory.values().chunks_exact(dimension.max(1)));
                 for (&id, vector) in rows {
-                    if passing.set.contains(&id) {
+                    if passing.set.contains(id) {
                         best.push(id, metric.score(query, vector));
                     }
                 }
@@ -365,7 +392,7 @@ impl Collection {
                 }
             } else {
                 for_each_vector(connection, &state.metadata, |id, vector| {
-                    if passing.set.contains(&id) {
+                    if passing.set.contains(id) {
                         best.push(id, metric.score(query, vector));
                     }
                     Ok(())
@@ -396,7 +423,7 @@ impl Collection {
         Ok(self
             .search(Some(index), query, &widened)?
             .into_iter()
-            .filter(|n| passing.set.contains(&n.id))
+            .filter(|n| passing.set.contains(n.id))
             .take(params.k)
             .collect())
     }
@@ -458,7 +485,7 @@ fn matching(connection: &Connection, state: &State, filter: &Filter) -> Result<R
     let sql = to_sql(filter, &read_schema(connection)?)?;
     let ids = matching_ids(connection, &sql)?;
     let found = Rc::new(Matching {
-        set: ids.iter().copied().collect(),
+        set: IdSet::new(&ids),
         ids,
         total: rows::count(connection)?,
     });

@@ -16,8 +16,8 @@
 //! lists are chunks instead ([`super::ivf_lists`]): each cell's vectors end to end in a few
 //! BLOBs, scored as blocks by the vector kernels, and held in memory in the preloaded mode.
 
+use crate::engine::IdSet;
 use std::cell::OnceCell;
-use std::collections::HashSet;
 
 use rusqlite::{params, Connection};
 
@@ -544,16 +544,18 @@ impl StoredIndex for IvfIndex {
     // ANCHOR_END: ivf_search
 
     // ANCHOR: ivf_search_allowed
-    /// Probes the `n_probes` best cells, scoring only the allowed vectors in them; when they
-    /// hold fewer than k allowed ones, goes on to the next cells in order until k are found or
-    /// every cell is read, so a selective filter still gets its k results. The lists are read
-    /// into memory first, as the preloaded mode holds them.
+    /// Probes the `n_probes` best cells, scoring only the allowed vectors in them, and goes on
+    /// to the next cells in order until `n_probes × k` allowed ones were scored (or every cell
+    /// was read). A selective filter leaves few allowed vectors per cell, so its k nearest lie
+    /// farther out, across more cells; asking for as many candidates per result as an
+    /// unfiltered search of `n_probes` cells has reach them (chapter 14 measures it). The
+    /// lists are read into memory first, as the preloaded mode holds them.
     fn search_allowed(
         &self,
         connection: &Connection,
         query: &[f32],
         params: &SearchParams,
-        allowed: &HashSet<i64>,
+        allowed: &IdSet,
     ) -> Result<Option<Vec<Neighbour>>> {
         params.check()?;
         check_vector(query, self.dimension)?;
@@ -562,12 +564,13 @@ impl StoredIndex for IvfIndex {
         let cells = self.memory(connection)?;
         let mut best = TopK::new(params.k, metric);
         let mut found = 0usize;
+        let enough = params.k.saturating_mul(n_probes);
         for (rank, cell) in self
             .cells_for(metric, query, self.nlist())
             .into_iter()
             .enumerate()
         {
-            if rank >= n_probes && found >= params.k {
+            if rank >= n_probes && found >= enough {
                 break;
             }
             let Some(list) = usize::try_from(cell).ok().and_then(|c| cells.get(c)) else {
@@ -578,7 +581,7 @@ impl StoredIndex for IvfIndex {
                 .iter()
                 .zip(list.values().chunks_exact(self.dimension.max(1)))
             {
-                if allowed.contains(&id) {
+                if allowed.contains(id) {
                     best.push(id, metric.score(query, vector));
                     found += 1;
                 }

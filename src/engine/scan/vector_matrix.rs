@@ -18,6 +18,8 @@ pub struct VectorMatrix {
     ids: Vec<i64>,
     values: Vec<f32>,
     norms: Vec<f32>,
+    /// `false` once an id was appended below the one before: then no id can be looked up.
+    unsorted: bool,
 }
 // ANCHOR_END: vector_matrix
 
@@ -38,6 +40,11 @@ impl VectorMatrix {
         let count = ids.len().min(values.len() / self.dimension);
         let values = &values[..count * self.dimension];
         let start = self.norms.len();
+        let mut previous = self.ids.last().copied();
+        for &id in &ids[..count] {
+            self.unsorted |= previous.is_some_and(|before| id <= before);
+            previous = Some(id);
+        }
         self.ids.extend_from_slice(&ids[..count]);
         self.values.extend_from_slice(values);
         self.norms.resize(start + count, 0.0);
@@ -62,6 +69,23 @@ impl VectorMatrix {
     /// The ids, in storage order.
     pub fn ids(&self) -> &[i64] {
         &self.ids
+    }
+
+    /// `true` when the ids ascend, as in a collection loaded in id order: then a vector is
+    /// found by id in `log n` steps ([`vector_of`](Self::vector_of)).
+    pub fn in_id_order(&self) -> bool {
+        !self.unsorted
+    }
+
+    /// The vector stored under `id`: by binary search when the ids ascend, else by a scan.
+    pub fn vector_of(&self, id: i64) -> Option<&[f32]> {
+        let row = if self.unsorted {
+            self.ids.iter().position(|&stored| stored == id)
+        } else {
+            self.ids.binary_search(&id).ok()
+        }?;
+        let start = row * self.dimension;
+        self.values.get(start..start + self.dimension)
     }
 
     /// Bytes held: values, ids and norms.
@@ -91,5 +115,24 @@ impl VectorMatrix {
         let mut scorer = BlockScorer::new(metric, query);
         self.offer_all(&mut scorer, &mut best);
         BlockScorer::finish(metric, best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_are_found_by_id_in_either_order() {
+        let mut matrix = VectorMatrix::new(2);
+        matrix.extend(&[3, 5], &[1.0, 2.0, 3.0, 4.0]);
+        matrix.extend(&[9], &[5.0, 6.0]);
+        assert!(matrix.in_id_order());
+        assert_eq!(matrix.vector_of(5), Some(&[3.0, 4.0][..]));
+        assert_eq!(matrix.vector_of(4), None);
+        matrix.extend(&[7], &[7.0, 8.0]);
+        assert!(!matrix.in_id_order());
+        assert_eq!(matrix.vector_of(7), Some(&[7.0, 8.0][..]));
+        assert_eq!(matrix.vector_of(9), Some(&[5.0, 6.0][..]));
     }
 }

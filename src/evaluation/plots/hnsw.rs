@@ -17,6 +17,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use crate::engine::indexes::hnsw::filtered::FilteredWalk;
 use crate::engine::indexes::hnsw::graph::Graph;
 use crate::engine::indexes::hnsw::search::{greedy_closest, search_layer, Scored, Visited};
 use crate::engine::indexes::hnsw::space::{Query, Space};
@@ -140,7 +141,7 @@ pub fn trace_search(hnsw: &Hnsw, query: &[f32], ef: usize, k: usize) -> Result<S
         &[closest],
         ef,
         0,
-        |_| true,
+        (|_| true, FilteredWalk::Through),
         &mut Visited::default(),
     )
     .iter()

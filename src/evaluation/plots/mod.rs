@@ -1,9 +1,11 @@
 //! Charts of the sweeps and pictures of the tutorial, drawn with plotters into PNG files.
 //!
 //! [`chart`] is a small line chart; [`ivf`] and [`pq`] turn sweep results into charts;
-//! [`hnsw`] draws the layers of a graph index and one search down them (chapter 13's picture).
+//! [`hnsw`] draws the layers of a graph index and one search down them (chapter 13's picture);
+//! [`filtered`] draws filtered search against the share of vectors passing (chapter 14).
 
 pub mod chart;
+pub mod filtered;
 pub mod font;
 pub mod frame;
 pub mod hnsw;

@@ -8,10 +8,11 @@
 //! distances of the search. (hnswlib and FAISS hold their graphs in memory too.)
 
 use std::cell::OnceCell;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use rusqlite::Connection;
 
+use super::filtered::FilteredWalk;
 use super::memory::Hnsw;
 use super::select::Selection;
 use super::tables::{GraphTables, Summary};
@@ -20,7 +21,7 @@ use crate::distances::Metric;
 use crate::engine::catalog::{IndexRecord, Settings};
 use crate::engine::scan::ScanMode;
 use crate::engine::stored_index::StoredIndex;
-use crate::engine::{IndexKind, Neighbour, SearchParams};
+use crate::engine::{IdSet, IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::sqlite_store::stored_vectors::read_all_vectors;
 use crate::sqlite_store::Metadata;
@@ -219,14 +220,15 @@ impl StoredIndex for HnswIndex {
         connection: &Connection,
         query: &[f32],
         params: &SearchParams,
-        allowed: &HashSet<i64>,
+        allowed: &IdSet,
     ) -> Result<Option<Vec<Neighbour>>> {
         params.check()?;
         let ef = self.beam(params)?;
         check_vector(query, self.collection.dimension.unwrap_or(0))?;
+        let graph = self.graph(connection)?;
+        let walk = FilteredWalk::for_share(allowed.len(), graph.len());
         Ok(Some(
-            self.graph(connection)?
-                .search_allowed(query, params.k, ef, allowed),
+            graph.search_allowed(query, (params.k, ef), allowed, walk).0,
         ))
     }
 

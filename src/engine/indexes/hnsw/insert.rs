@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 
+use super::filtered::FilteredWalk;
 use super::graph::Graph;
 use super::search::{greedy_closest, search_layer, Scored, Visited};
 use super::select::Selection;
@@ -81,7 +82,7 @@ pub fn link_node(
             &entries,
             linking.ef_construction,
             layer,
-            |_| true,
+            (|_| true, FilteredWalk::Through),
             visited,
         );
         let chosen = linking

@@ -2,16 +2,17 @@
 //!
 //! This is what searches and inserts work on; [`super::tables`] keeps it in the file.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use super::filtered::FilteredWalk;
 use super::graph::Graph;
 use super::insert::{link_node, random_level, Linking};
 use super::search::{search_graph, Visited};
 use super::space::Space;
 use super::HnswSettings;
 use crate::distances::Metric;
-use crate::engine::Neighbour;
+use crate::engine::{IdSet, Neighbour};
 
 // ANCHOR: hnsw
 /// A hierarchical navigable small world graph over vectors stored under ids.
@@ -112,32 +113,35 @@ impl Hnsw {
     /// As [`search`](Self::search), with how many distances the beam search on layer 0
     /// computed: the work a beam of `ef` costs (chapter 13 compares it with FAISS's).
     pub fn search_counting(&self, query: &[f32], k: usize, ef: usize) -> (Vec<Neighbour>, usize) {
-        self.search_accepting(query, k, ef, |_| true)
+        self.search_accepting(query, k, ef, (|_| true, FilteredWalk::Through))
     }
 
-    /// As [`search`](Self::search), among the nodes whose ids are in `allowed` only.
+    // ANCHOR: hnsw_search_allowed
+    /// As [`search_counting`](Self::search_counting), among the nodes whose ids are in
+    /// `allowed` only, walking the graph as `walk` says.
     pub fn search_allowed(
         &self,
         query: &[f32],
-        k: usize,
-        ef: usize,
-        allowed: &HashSet<i64>,
-    ) -> Vec<Neighbour> {
+        (k, ef): (usize, usize),
+        allowed: &IdSet,
+        walk: FilteredWalk,
+    ) -> (Vec<Neighbour>, usize) {
         let accept = |node: u32| {
             self.ids
                 .get(node as usize)
-                .is_some_and(|id| allowed.contains(id))
+                .is_some_and(|&id| allowed.contains(id))
         };
-        self.search_accepting(query, k, ef, accept).0
+        self.search_accepting(query, k, ef, (accept, walk))
     }
+    // ANCHOR_END: hnsw_search_allowed
 
-    /// The best `k` of the nodes `accept` lets through, and the distances computed.
+    /// The best `k` of the nodes a filter lets through, and the distances computed.
     fn search_accepting(
         &self,
         query: &[f32],
         k: usize,
         ef: usize,
-        accept: impl Fn(u32) -> bool,
+        filter: (impl Fn(u32) -> bool, FilteredWalk),
     ) -> (Vec<Neighbour>, usize) {
         let query = self.space.query(query);
         let mut visited = self.take_visited();
@@ -146,7 +150,7 @@ impl Hnsw {
             &self.space,
             &query,
             ef.max(k),
-            accept,
+            filter,
             &mut visited,
         );
         let distances = visited.count();

@@ -20,12 +20,14 @@
 //! - [`graph`]: the neighbour lists of every layer, in fixed slots;
 //! - [`space`]: the vectors and the distance the graph compares (through the kernels);
 //! - [`search`]: the greedy walk and the beam search;
+//! - [`filtered`]: how the beam search walks when a filter refuses nodes (chapter 14);
 //! - [`select`]: the simple selection and the paper's heuristic;
 //! - [`insert`]: random levels and linking a new node;
 //! - [`memory`]: the whole index in memory;
 //! - [`tables`]: the graph in the collection's file;
 //! - [`index`]: the graph as an index of a collection.
 
+pub mod filtered;
 pub mod graph;
 pub mod index;
 pub mod insert;
@@ -35,6 +37,7 @@ pub mod select;
 pub mod space;
 pub mod tables;
 
+pub use filtered::FilteredWalk;
 pub use index::HnswIndex;
 pub use memory::Hnsw;
 pub use select::Selection;

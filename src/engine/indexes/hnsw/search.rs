@@ -11,6 +11,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use super::filtered::{gather_fresh, FilteredWalk};
 use super::graph::Graph;
 use super::space::{Query, Space};
 
@@ -79,7 +80,17 @@ impl Visited {
         fresh
     }
 
-    /// How many nodes the current search has marked: the distances it computed.
+    /// Marks `node` visited without counting it as scored (a node a filtered walk steps over);
+    /// `true` when it was not yet visited.
+    #[inline]
+    pub fn insert_unscored(&mut self, node: u32) -> bool {
+        let mark = &mut self.marks[node as usize];
+        let fresh = *mark != self.current;
+        *mark = self.current;
+        fresh
+    }
+
+    /// How many nodes the current search has scored: the distances it computed.
     pub fn count(&self) -> usize {
         self.fresh
     }
@@ -119,10 +130,10 @@ pub fn greedy_closest(
 /// The `ef` nodes closest to `query` that a beam search on `layer` finds from `entries`,
 /// closest first, among those `accept` lets through.
 ///
-/// An unfiltered search accepts every node. A filtered one (chapter 14) still walks through
-/// the nodes it refuses, so that the graph stays connected however many the filter removes,
-/// but never lets them into the beam, and so into the results; `accept` is asked only of the
-/// nodes the walk reaches, not of the whole graph.
+/// An unfiltered search accepts every node. A filtered one (chapter 14) never lets a refused
+/// node into the beam, and so into the results; `walk` says whether it still steps on such
+/// nodes, over them, or not at all ([`FilteredWalk`]). `accept` is asked only of the nodes the
+/// walk reaches, not of the whole graph.
 #[allow(clippy::too_many_arguments)] // the beam search's inputs, each named at every call
 pub fn search_layer(
     graph: &Graph,
@@ -131,7 +142,7 @@ pub fn search_layer(
     entries: &[Scored],
     ef: usize,
     layer: usize,
-    accept: impl Fn(u32) -> bool,
+    (accept, walk): (impl Fn(u32) -> bool, FilteredWalk),
     visited: &mut Visited,
 ) -> Vec<Scored> {
     visited.start(graph.len());
@@ -160,12 +171,17 @@ pub fn search_layer(
         // First the neighbours not yet scored, their vectors asked for as they are found, so
         // that memory fetches them while the distances of the first ones are computed.
         let mut fresh = std::mem::take(&mut visited.fresh_nodes);
-        fresh.clear();
-        for &neighbour in graph.neighbours(closest.node, layer) {
-            if visited.insert(neighbour) {
-                space.prefetch(neighbour);
-                fresh.push(neighbour);
-            }
+        gather_fresh(
+            graph,
+            closest.node,
+            layer,
+            walk,
+            &accept,
+            visited,
+            &mut fresh,
+        );
+        for &neighbour in &fresh {
+            space.prefetch(neighbour);
         }
         for &neighbour in &fresh {
             let distance = space.distance(query, neighbour);
@@ -191,19 +207,19 @@ pub fn search_layer(
 // ANCHOR_END: search_layer
 
 // ANCHOR: knn
-/// The `ef` nodes closest to `query` among those `accept` lets through (every node, for an
-/// unfiltered search), closest first: down the upper layers greedily from the entry point,
+/// The `ef` nodes closest to `query` among those a filter lets through (every node, for an
+/// unfiltered search), walking as the filter says, closest first: down the upper layers greedily from the entry point,
 /// then a beam of `ef` on layer 0.
 pub fn search_graph(
     graph: &Graph,
     space: &Space,
     query: &Query<'_>,
     ef: usize,
-    accept: impl Fn(u32) -> bool,
+    filter: (impl Fn(u32) -> bool, FilteredWalk),
     visited: &mut Visited,
 ) -> Vec<Scored> {
     match descend(graph, space, query) {
-        Some(start) => search_layer(graph, space, query, &[start], ef, 0, accept, visited),
+        Some(start) => search_layer(graph, space, query, &[start], ef, 0, filter, visited),
         None => Vec::new(),
     }
 }
