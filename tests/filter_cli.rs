@@ -219,6 +219,8 @@ fn eval_measures_each_filter_and_strategy_against_the_filtered_truth() {
     let csv = std::fs::read_to_string(out.join("results.csv")).expect("written");
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 6, "{csv}");
+    let plot = std::fs::read(out.join("filtered.png")).expect("the strategies' chart");
+    assert_eq!(&plot[1..4], b"PNG");
     assert!(rows[0].starts_with("hnsw,m=8 ef_construction=32 ef_search=32 filter=bucket+<+5 strategy=auto selectivity=0.5000,5,"), "{csv}");
     assert!(
         rows[4].contains("filter=bucket+=+3+AND+color+!=+'red' strategy=pre selectivity=0.0650"),

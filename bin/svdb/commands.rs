@@ -516,7 +516,7 @@ fn explain(
         matching: plan.matching,
         total: plan.total,
         selectivity: plan.selectivity(),
-        reason: plan.reason.clone(),
+        reason: plan.explanation(),
     };
     if args.json {
         return print_json(&explained);

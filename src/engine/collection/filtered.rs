@@ -27,7 +27,7 @@ use rusqlite::Connection;
 
 use super::search::memory_of;
 use super::{Collection, State};
-use crate::engine::scan::ScanMode;
+use crate::engine::scan::{Lookup, ScanMode};
 use crate::engine::{IdSet, IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::filter::sql::to_sql;
@@ -89,9 +89,9 @@ pub const POST_FROM_SELECTIVITY: f64 = 0.2;
 /// `3 / share × k` costs less than a walk among few allowed nodes (measured in chapter 14).
 pub const GRAPH_POST_FROM_SELECTIVITY: f64 = 0.05;
 
-/// A lookup by id in memory (a binary search) costs about this many checks of the filter's set
-/// in a scan of every row.
-const LOOKUP_COST: usize = 16;
+/// A binary search for an id in memory costs about this many checks of the filter's set in a
+/// scan of every row.
+const SEARCH_COST: usize = 16;
 
 /// The vectors a filter selected, of how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,8 +126,25 @@ pub struct Plan {
     pub total: usize,
     /// For a post-filter: how many times k candidates to ask the index for.
     pub expansion: usize,
-    /// Why this strategy, in a few words.
-    pub reason: String,
+    /// Why this strategy ([`explanation`](Self::explanation) says it in words).
+    pub reason: Reason,
+}
+
+/// The ground on which the planner chose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reason {
+    /// No index: only the exact scan.
+    NoIndex,
+    /// Fewer pass than this share (or k or fewer): the exact scan is cheaper.
+    FewPass { below: f64 },
+    /// Enough pass for a post-filter of `expansion × k` to hold about 3 × k of them.
+    ManyPass,
+    /// In between, for an index whose own filtered search is slower than widening post-filters.
+    Widening,
+    /// In between, for an index that skips the failing vectors faster itself.
+    OwnSearch,
+    /// The caller chose the strategy.
+    Asked,
 }
 
 impl Plan {
@@ -139,14 +156,38 @@ impl Plan {
             self.matching as f64 / self.total as f64
         }
     }
+
+    /// Why this strategy, in a few words (for `--explain`: written only when asked, so that a
+    /// search pays no formatting).
+    pub fn explanation(&self) -> String {
+        let share = self.selectivity() * 100.0;
+        match self.reason {
+            Reason::NoIndex => "no index: scan the matching vectors".to_string(),
+            Reason::FewPass { below } => format!(
+                "{share:.3} % pass, under {:.0} %: an exact scan of them is cheaper than any index",
+                below * 100.0
+            ),
+            Reason::ManyPass => format!(
+                "{share:.3} % pass: the index's {} × k nearest hold about 3 × k of them",
+                self.expansion
+            ),
+            Reason::Widening => format!(
+                "{share:.3} % pass: the index's nearest, 2, 4, 8, … × k at a time, until k pass"
+            ),
+            Reason::OwnSearch => {
+                format!("{share:.3} % pass: the index skips the others as it searches")
+            }
+            Reason::Asked => "asked for".to_string(),
+        }
+    }
 }
 
-/// The strategy for a search through `index` (`None`: brute force) asked for `k` results,
-/// when `matching` of `total` vectors pass; `asked` unless it is [`Strategy::Auto`]. `mode`
-/// says where an exact scan reads the vectors from.
+/// The strategy for a search through an index of kind `index` (`None`: brute force) asked for
+/// `k` results, when `matching` of `total` vectors pass; `asked` unless it is
+/// [`Strategy::Auto`]. `mode` says where an exact scan reads the vectors from.
 pub fn plan(
     asked: Strategy,
-    index: Option<(&str, IndexKind)>,
+    index: Option<IndexKind>,
     mode: ScanMode,
     k: usize,
     (matching, total): (usize, usize),
@@ -156,22 +197,14 @@ pub fn plan(
     } else {
         matching as f64 / total as f64
     };
-    let exact_below = exact_below(index.map(|(_, kind)| kind), mode);
+    let exact_below = exact_below(index, mode);
     let mut expansion = POST_FILTER_EXPANSION;
     let (strategy, reason) = match (asked, index) {
-        (Strategy::Auto, None) => (
-            Strategy::Pre,
-            "no index: scan the matching vectors".to_string(),
-        ),
-        (Strategy::Auto, Some(_)) if matching <= k || share < exact_below => (
-            Strategy::Pre,
-            format!(
-                "{:.3} % pass, under {:.0} %: an exact scan of them is cheaper than any index",
-                share * 100.0,
-                exact_below * 100.0
-            ),
-        ),
-        (Strategy::Auto, Some((name, kind)))
+        (Strategy::Auto, None) => (Strategy::Pre, Reason::NoIndex),
+        (Strategy::Auto, Some(_)) if matching <= k || share < exact_below => {
+            (Strategy::Pre, Reason::FewPass { below: exact_below })
+        }
+        (Strategy::Auto, Some(kind))
             if share
                 >= if kind == IndexKind::Hnsw {
                     GRAPH_POST_FROM_SELECTIVITY
@@ -180,32 +213,16 @@ pub fn plan(
                 } =>
         {
             expansion = (3.0 / share).ceil() as usize;
-            (
-                Strategy::Post,
-                format!(
-                    "{:.3} % pass: {name}'s {expansion} × k nearest hold about 3 × k of them",
-                    share * 100.0
-                ),
-            )
+            (Strategy::Post, Reason::ManyPass)
         }
         // A graph walking among few allowed nodes expands many others before its beam fills:
         // widening post-filters find them for less than its own filtered walk when the exact
         // scan has to read the file (measured in chapter 14).
-        (Strategy::Auto, Some((name, IndexKind::Hnsw | IndexKind::Pq))) => (
-            Strategy::Iterative,
-            format!(
-                "{:.3} % pass: {name}'s nearest, 2, 4, 8, … × k at a time, until k pass",
-                share * 100.0
-            ),
-        ),
-        (Strategy::Auto, Some((name, _))) => (
-            Strategy::InIndex,
-            format!(
-                "{:.3} % pass: {name} skips the others as it searches",
-                share * 100.0
-            ),
-        ),
-        (asked, _) => (asked, "asked for".to_string()),
+        (Strategy::Auto, Some(IndexKind::Hnsw | IndexKind::Pq)) => {
+            (Strategy::Iterative, Reason::Widening)
+        }
+        (Strategy::Auto, Some(_)) => (Strategy::InIndex, Reason::OwnSearch),
+        (asked, _) => (asked, Reason::Asked),
     };
     Plan {
         strategy,
@@ -334,7 +351,7 @@ impl Collection {
                 .transpose()?;
             let plan = plan(
                 strategy,
-                index.zip(kind),
+                kind,
                 self.mode,
                 k,
                 (passing.ids.len(), passing.total),
@@ -362,8 +379,14 @@ impl Collection {
             check_vector(query, dimension)?;
             if self.mode == ScanMode::Preloaded {
                 let memory = memory_of(connection, state)?;
-                // A few passing vectors are looked up by id, rather than every id checked.
-                if memory.in_id_order() && passing.ids.len() * LOOKUP_COST < memory.len() {
+                // The passing vectors are looked up by id, rather than every id checked, when
+                // that costs less: always for consecutive ids, for a few otherwise.
+                let looked_up = match memory.lookup() {
+                    Lookup::Direct => true,
+                    Lookup::BinarySearch => passing.ids.len() * SEARCH_COST < memory.len(),
+                    Lookup::Scan => false,
+                };
+                if looked_up {
                     for &id in &passing.ids {
                         if let Some(vector) = memory.vector_of(id) {
                             best.push(id, metric.score(query, vector));

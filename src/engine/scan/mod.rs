@@ -12,7 +12,7 @@ mod block_scorer;
 mod vector_matrix;
 
 pub use block_scorer::BlockScorer;
-pub use vector_matrix::VectorMatrix;
+pub use vector_matrix::{Lookup, VectorMatrix};
 
 // ANCHOR: scan_mode
 /// Where a search reads the vectors (or codes) it scores.

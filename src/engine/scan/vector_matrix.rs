@@ -18,10 +18,25 @@ pub struct VectorMatrix {
     ids: Vec<i64>,
     values: Vec<f32>,
     norms: Vec<f32>,
-    /// `false` once an id was appended below the one before: then no id can be looked up.
+    /// `true` once an id was appended below or equal to the one before: then a vector is
+    /// found by id only by a scan.
     unsorted: bool,
+    /// `true` once an id was appended that is not the one before plus one: then a vector is
+    /// found by a binary search rather than at `id - first id`.
+    gapped: bool,
 }
 // ANCHOR_END: vector_matrix
+
+/// How [`VectorMatrix::vector_of`] finds a vector, from how its ids were appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Consecutive ids: the vector of `id` is row `id - first id`.
+    Direct,
+    /// Ascending ids with gaps.
+    BinarySearch,
+    /// Ids in no order.
+    Scan,
+}
 
 /// Vectors scored per kernel call: a block of this many stays in the L2 cache with its scores.
 const BLOCK: usize = 1024;
@@ -43,6 +58,7 @@ impl VectorMatrix {
         let mut previous = self.ids.last().copied();
         for &id in &ids[..count] {
             self.unsorted |= previous.is_some_and(|before| id <= before);
+            self.gapped |= previous.is_some_and(|before| before.checked_add(1) != Some(id));
             previous = Some(id);
         }
         self.ids.extend_from_slice(&ids[..count]);
@@ -71,18 +87,28 @@ impl VectorMatrix {
         &self.ids
     }
 
-    /// `true` when the ids ascend, as in a collection loaded in id order: then a vector is
-    /// found by id in `log n` steps ([`vector_of`](Self::vector_of)).
-    pub fn in_id_order(&self) -> bool {
-        !self.unsorted
+    /// How a vector is found by id ([`vector_of`](Self::vector_of)).
+    pub fn lookup(&self) -> Lookup {
+        match (self.unsorted, self.gapped) {
+            (false, false) => Lookup::Direct,
+            (false, true) => Lookup::BinarySearch,
+            (true, _) => Lookup::Scan,
+        }
     }
 
-    /// The vector stored under `id`: by binary search when the ids ascend, else by a scan.
+    /// The vector stored under `id`: at its place when the ids are consecutive, as a
+    /// collection loaded from an empty file numbers them; by binary search when they ascend;
+    /// else by a scan.
     pub fn vector_of(&self, id: i64) -> Option<&[f32]> {
-        let row = if self.unsorted {
-            self.ids.iter().position(|&stored| stored == id)
-        } else {
-            self.ids.binary_search(&id).ok()
+        let row = match self.lookup() {
+            Lookup::Direct => {
+                let first = *self.ids.first()?;
+                usize::try_from(id.checked_sub(first)?)
+                    .ok()
+                    .filter(|&row| row < self.ids.len())
+            }
+            Lookup::BinarySearch => self.ids.binary_search(&id).ok(),
+            Lookup::Scan => self.ids.iter().position(|&stored| stored == id),
         }?;
         let start = row * self.dimension;
         self.values.get(start..start + self.dimension)
@@ -127,12 +153,23 @@ mod tests {
         let mut matrix = VectorMatrix::new(2);
         matrix.extend(&[3, 5], &[1.0, 2.0, 3.0, 4.0]);
         matrix.extend(&[9], &[5.0, 6.0]);
-        assert!(matrix.in_id_order());
+        assert_eq!(matrix.lookup(), Lookup::BinarySearch);
         assert_eq!(matrix.vector_of(5), Some(&[3.0, 4.0][..]));
         assert_eq!(matrix.vector_of(4), None);
         matrix.extend(&[7], &[7.0, 8.0]);
-        assert!(!matrix.in_id_order());
+        assert_eq!(matrix.lookup(), Lookup::Scan);
         assert_eq!(matrix.vector_of(7), Some(&[7.0, 8.0][..]));
         assert_eq!(matrix.vector_of(9), Some(&[5.0, 6.0][..]));
+    }
+
+    #[test]
+    fn consecutive_ids_are_found_at_their_place() {
+        let mut matrix = VectorMatrix::new(1);
+        matrix.extend(&[10, 11, 12], &[0.0, 1.0, 2.0]);
+        assert_eq!(matrix.lookup(), Lookup::Direct);
+        assert_eq!(matrix.vector_of(12), Some(&[2.0][..]));
+        for absent in [9, 13, i64::MIN, i64::MAX] {
+            assert_eq!(matrix.vector_of(absent), None);
+        }
     }
 }
