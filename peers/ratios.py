@@ -6,13 +6,16 @@ highest queries per second, and the recall and build time of that run.
 Each of our rows is paired with the peer row it is measured against: brute force in memory
 with FAISS's IndexFlatL2, brute force streamed from SQLite with sqlite-vec's vec0 (and FAISS),
 the inverted file with FAISS's IndexIVFFlat at the same nlist and nprobe, product quantization
-with FAISS's IndexPQ at the same m and nbits, the graph with FAISS's IndexHNSWFlat and hnswlib
+with FAISS's IndexPQ at the same m and nbits, IVF-PQ with FAISS's IndexIVFPQ at the same nlist,
+m, nbits and nprobe (and re-ranking depth, through IndexRefineFlat), the graph with FAISS's IndexHNSWFlat and hnswlib
 at the same M, efConstruction and efSearch. For each pair it prints the queries-per-second
 ratio (ours / theirs), the recall difference and the build-time ratio.
 """
 
 import csv
 import sys
+
+OURS = ("flat", "ivf", "pq", "hnsw", "ivfpq")
 
 
 def params_of(row):
@@ -33,6 +36,8 @@ def peer_for(row, peers):
         wanted = ["faiss-ivf"]
     elif index == "pq":
         wanted = ["faiss-pq"]
+    elif index == "ivfpq":
+        wanted = ["faiss-ivfpq"]
     elif index == "hnsw":
         wanted = ["faiss-hnsw", "hnswlib"]
     found = []
@@ -57,8 +62,8 @@ def best_rows(paths):
 
 def main(paths):
     rows = best_rows(paths)
-    ours = [r for r in rows if r["index"] in ("flat", "ivf", "pq", "hnsw")]
-    peers = [r for r in rows if r["index"] not in ("flat", "ivf", "pq", "hnsw")]
+    ours = [r for r in rows if r["index"] in OURS]
+    peers = [r for r in rows if r["index"] not in OURS]
     header = f"{'ours':<44} {'peer':<11} {'qps ours':>10} {'qps peer':>10} {'ratio':>7} {'recall diff':>12} {'build ratio':>12}"
     print(header)
     for row in ours:
@@ -72,6 +77,30 @@ def main(paths):
                 f"{float(peer['qps']):>10.1f} {qps:>7.2f} {recall:>+12.4f} {build:>12.2f}"
             )
     equal_recall(rows)
+    reranked_at_ivf_target(rows)
+
+
+def reranked_at_ivf_target(rows, target=0.95):
+    """IVF-PQ with re-ranking at the probe count where our IVF-Flat (same nlist, same mode)
+    first reaches `target` recall: do the codes, re-ranked, keep what the exact lists find?"""
+    ivfpq = [r for r in rows if r["index"] == "ivfpq" and "rerank" in params_of(r)[0]]
+    if not ivfpq:
+        return
+    print(f"\n{'ours (ivfpq, re-ranked)':<60} {'ivf nprobe':>10} {'ivf recall':>10} {'recall':>8} {'qps':>10}")
+    for row in ivfpq:
+        params, storage = params_of(row)
+        flat = sorted(
+            (int(params_of(r)[0]["nprobe"]), float(r["recall"]))
+            for r in rows
+            if r["index"] == "ivf"
+            and params_of(r)[1] == storage
+            and params_of(r)[0].get("nlist") == params["nlist"]
+            and float(r["recall"]) >= target
+        )
+        if not flat or int(params["nprobe"]) != flat[0][0]:
+            continue
+        label = f"{row['index']} {row['params']}".strip()
+        print(f"{label:<60} {flat[0][0]:>10} {flat[0][1]:>10.4f} {float(row['recall']):>8.4f} {float(row['qps']):>10.1f}")
 
 
 def qps_at_recall(curve, recall):

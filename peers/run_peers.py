@@ -1,7 +1,7 @@
 """Measure established vector search libraries the way `svdb eval` measures our engine.
 
 These are the peers our numbers are compared with: FAISS (flat, inverted file, product
-quantization), sqlite-vec (brute force inside SQLite), hnswlib (a graph) and Milvus Lite
+quantization, and the two together, IVF-PQ), sqlite-vec (brute force inside SQLite), hnswlib (a graph) and Milvus Lite
 (flat, inverted file and graph, behind the Milvus client API). It is a benchmark, not a test:
 nothing here passes or fails, it only writes figures.
 
@@ -14,7 +14,8 @@ row (insert rate, file size, training time) go to OUT/peers_extra.csv.
 
 bytes_per_vector is each index's own storage per vector. Where the layout is fixed it is
 counted: 4 * dim for a flat index (ids are positions), 4 * dim + 8 for an inverted file (each
-inverted list stores the vector and its int64 id), the code size for PQ. Where it is a
+inverted list stores the vector and its int64 id), the code size for PQ, the code size + 8 for
+IVF-PQ (code and id in each list). Where it is a
 database file it is measured, as bytes on disk over the number of vectors: the sqlite-vec file
 (vectors, rowids and SQLite's pages) and the Milvus HNSW index file. For the FAISS and hnswlib
 graphs it is the graph's bytes alone, as `svdb info` reports ours: the saved index over the
@@ -50,7 +51,7 @@ import numpy as np  # noqa: E402
 
 HEADER = "index,params,k,recall,qps,p50_ms,p95_ms,p99_ms,build_s,bytes_per_vector".split(",")
 EXTRA_HEADER = ["peer", "measure", "value", "unit"]
-PEERS = ["faiss-flat", "faiss-ivf", "faiss-pq", "faiss-hnsw", "sqlite-vec", "hnswlib", "milvus"]
+PEERS = ["faiss-flat", "faiss-ivf", "faiss-pq", "faiss-ivfpq", "faiss-hnsw", "sqlite-vec", "hnswlib", "milvus"]
 MILVUS_COLLECTION = "peers"
 MILVUS_INSERT_BATCH = 10_000
 
@@ -163,6 +164,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--nprobe", type=int_list, default=[1, 2, 4, 8, 16, 32], help="cells probed, each measured")
     parser.add_argument("--m", type=int, default=16, help="PQ: bytes per code (must divide dim)")
     parser.add_argument("--nbits", type=int, default=8, help="PQ: bits per sub-quantizer index")
+    parser.add_argument(
+        "--rerank",
+        type=int_list,
+        default=[0],
+        help="IVF-PQ: re-ranking depths, each measured at every nprobe (0: none; above 0, IndexRefineFlat)",
+    )
     parser.add_argument("--hnsw-m", type=int, default=32, help="HNSW: links per node")
     parser.add_argument("--ef-construction", type=int, default=40, help="HNSW: build-time candidate list")
     parser.add_argument("--ef", type=int_list, default=[16, 32, 64, 128], help="HNSW: search-time candidate lists, each measured")
@@ -299,6 +306,41 @@ def run_faiss_pq(data: Data, args: argparse.Namespace, report: Report) -> None:
     report.extra("faiss-pq", f"add ({params})", add_s, "s")
     call, ids_of = faiss_search(index, data)
     report.row(evaluate(data, "faiss-pq", params, call, ids_of, train_s + add_s, index.code_size))
+
+
+def run_faiss_ivfpq(data: Data, args: argparse.Namespace, report: Report) -> None:
+    """FAISS IVF-PQ: IndexIVFPQ over a flat quantizer, codes of residuals (by_residual, FAISS's
+    default, with its precomputed tables), trained on the whole base, searched at each nprobe,
+    without re-ranking and, for each --rerank above 0, through IndexRefineFlat. Its params are
+    `svdb eval`'s for `--index ivfpq`, so that the rows pair up."""
+    if data.dim % args.m:
+        raise ValueError(f"--m {args.m} does not divide the dimension {data.dim}")
+    quantizer = faiss.IndexFlat(data.dim, data.faiss_metric)
+    index = faiss.IndexIVFPQ(quantizer, data.dim, args.nlist, args.m, args.nbits, data.faiss_metric)
+    _, train_s = timed(lambda: index.train(data.faiss_base))
+    _, add_s = timed(lambda: index.add(data.faiss_base))
+    built = f"nlist={args.nlist} m={args.m} nbits={args.nbits}"
+    report.extra("faiss-ivfpq", f"train ({built})", train_s, "s")
+    report.extra("faiss-ivfpq", f"add ({built})", add_s, "s")
+    report.extra("faiss-ivfpq", f"precomputed tables ({built})", index.use_precomputed_table, "mode")
+    call, ids_of = faiss_search(index, data)
+    # Re-ranking as `svdb eval --rerank R` does it: the R best by the codes, scored again with the
+    # exact vectors (IndexRefineFlat keeps its own copy of them, 4 * dim bytes more per vector).
+    refine = faiss.IndexRefineFlat(index, faiss.swig_ptr(data.faiss_base))
+    refined, refined_ids_of = faiss_search(refine, data)
+    for nprobe in valid_probes(args.nprobe, args.nlist):
+        index.nprobe = nprobe
+        for rerank in args.rerank:
+            if rerank <= 0:
+                params = f"{built} nprobe={nprobe}"
+                report.row(evaluate(data, "faiss-ivfpq", params, call, ids_of, train_s + add_s, index.code_size + 8))
+                continue
+            refine.k_factor = rerank / data.k
+            params = f"{built} nprobe={nprobe} rerank={rerank}"
+            bytes_per_vector = index.code_size + 8 + 4 * data.dim
+            report.row(
+                evaluate(data, "faiss-ivfpq", params, refined, refined_ids_of, train_s + add_s, bytes_per_vector)
+            )
 
 
 def hnsw_params(args: argparse.Namespace, ef: int) -> str:
@@ -521,6 +563,7 @@ RUNNERS: dict[str, Callable[[Data, argparse.Namespace, Report], None]] = {
     "faiss-flat": run_faiss_flat,
     "faiss-ivf": run_faiss_ivf,
     "faiss-pq": run_faiss_pq,
+    "faiss-ivfpq": run_faiss_ivfpq,
     "sqlite-vec": run_sqlite_vec,
     "hnswlib": run_hnswlib,
     "faiss-hnsw": run_faiss_hnsw,

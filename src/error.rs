@@ -102,7 +102,7 @@ pub enum Error {
 
     // --- The engine's indexes ---------------------------------------------------------------
     /// An index kind the engine does not know.
-    #[error("unknown index kind {0:?}: expected \"flat\", \"ivf\", \"pq\" or \"hnsw\"")]
+    #[error("unknown index kind {0:?}: expected \"flat\", \"ivf\", \"pq\", \"hnsw\" or \"ivfpq\"")]
     UnknownIndexKind(String),
 
     /// A name that cannot name an index (and its tables).

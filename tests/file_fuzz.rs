@@ -16,7 +16,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use simple_vector_db::engine::check::check_file;
 use simple_vector_db::engine::collection::Strategy;
 use simple_vector_db::engine::{
-    Collection, HnswSettings, IndexSpec, IvfSettings, PqSettings, SearchParams,
+    Collection, HnswSettings, IndexSpec, IvfPqSettings, IvfSettings, PqSettings, SearchParams,
 };
 use simple_vector_db::filter::{AttributeType, Filter, Value};
 use simple_vector_db::sqlite_store::attributes::Attributes;
@@ -213,8 +213,9 @@ fn attributes(n: usize) -> Attributes {
     }
 }
 
-/// A healthy file of raw vectors in `layout` with attributes, an inverted file, a PQ index and
-/// a graph of small M (searched with its default beam).
+/// A healthy file of raw vectors in `layout` with attributes, an inverted file, a PQ index, a
+/// graph of small M (searched with its default beam) and an IVF-PQ index of 16 centroids per
+/// sub-space.
 fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
     healthy_file(|path| {
         let mut collection = Collection::open_with_layout(path, layout).expect("creates");
@@ -233,6 +234,9 @@ fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
         collection
             .create_index("hnsw", &IndexSpec::Hnsw(HnswSettings::new(4, 16)))
             .expect("builds");
+        collection
+            .create_index("ivfpq", &IndexSpec::IvfPq(IvfPqSettings::new(8, 4, 4)))
+            .expect("builds");
     })
 }
 
@@ -240,14 +244,19 @@ fn collection_with_indexes(layout: Layout, base: &[Vec<f32>]) -> Vec<u8> {
 fn mutants_of_a_collection_with_indexes_never_panic() {
     let base = vectors(300, 8);
     let seed = collection_with_indexes(Layout::Rows, &base);
-    fuzz(&seed, &base[3], "vectors + ivf + pq + hnsw", 1);
+    fuzz(&seed, &base[3], "vectors + ivf + pq + hnsw + ivfpq", 1);
 }
 
 #[test]
 fn mutants_of_a_chunked_collection_with_indexes_never_panic() {
     let base = vectors(300, 8);
     let seed = collection_with_indexes(Layout::Chunks, &base);
-    fuzz(&seed, &base[3], "chunks: vectors + ivf + pq + hnsw", 3);
+    fuzz(
+        &seed,
+        &base[3],
+        "chunks: vectors + ivf + pq + hnsw + ivfpq",
+        3,
+    );
 }
 
 #[test]

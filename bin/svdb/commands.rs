@@ -12,7 +12,8 @@ use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::neighbour::ids_of;
 use simple_vector_db::engine::scan::ScanMode;
 use simple_vector_db::engine::{
-    Collection, HnswSettings, IndexSpec, IvfSettings, Neighbour, PqSettings, SearchParams,
+    Collection, HnswSettings, IndexSpec, IvfPqSettings, IvfSettings, Neighbour, PqSettings,
+    SearchParams,
 };
 use simple_vector_db::evaluation::cli::parse_positive;
 use simple_vector_db::filter::sql::to_sql;
@@ -88,7 +89,7 @@ pub struct IndexArgs {
     /// The collection's SQLite file.
     #[arg(long, value_name = "F.db")]
     db: PathBuf,
-    /// The name of the index (default: its kind, `ivf` or `pq`).
+    /// The name of the index (default: its kind, `ivf`, `pq`, `hnsw` or `ivfpq`).
     #[arg(long)]
     name: Option<String>,
     /// Print a JSON document instead of text.
@@ -139,6 +140,22 @@ pub enum IndexKindArgs {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// IVF-PQ: k-means cells whose lists hold m-byte codes of each vector's residual.
+    #[command(name = "ivfpq")]
+    IvfPq {
+        /// How many cells.
+        #[arg(long, value_parser = parse_positive)]
+        nlist: usize,
+        /// Sub-vectors per residual (bytes per code); must divide the dimension.
+        #[arg(long, value_parser = parse_positive)]
+        m: usize,
+        /// Bits per sub-vector code, 1 to 8 (2^nbits centroids per sub-space).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=8))]
+        nbits: u32,
+        /// Seed of both k-means (the cells and the residual quantizer).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +173,7 @@ pub struct SearchArgs {
     /// index, brute force when it has none.
     #[arg(long)]
     index: Option<String>,
-    /// Inverted file: how many cells to read (default 1).
+    /// Inverted file and IVF-PQ: how many cells to read (default 1).
     #[arg(long, value_parser = parse_positive)]
     nprobe: Option<usize>,
     /// Graph: the search beam width (at least k; default: the index's ef_search).
@@ -176,7 +193,8 @@ pub struct SearchArgs {
     /// searching.
     #[arg(long, requires = "filter")]
     explain: bool,
-    /// Product quantization: re-score this many best candidates with the exact vectors.
+    /// Product quantization and IVF-PQ: re-score this many best candidates with the exact
+    /// vectors.
     #[arg(long, value_parser = parse_positive)]
     rerank: Option<usize>,
     /// Also write the ids as an int64 .npy of shape (queries, k), -1 where fewer than k were found.
@@ -427,6 +445,21 @@ fn prepare_index(args: IndexArgs) -> Result<Prepared> {
                 });
             }
         }
+        IndexKindArgs::IvfPq {
+            nlist,
+            m,
+            nbits,
+            seed,
+        } => {
+            if collection.metric() != Metric::Euclidean {
+                return Err(Error::MetricNotSupported {
+                    index: args.name.clone().unwrap_or_else(|| "ivfpq".to_string()),
+                    metric: collection.metric(),
+                });
+            }
+            let dimension = collection.dimension().unwrap_or(0);
+            ivfpq_settings(nlist, m, nbits, seed).check(n_vectors, dimension)?;
+        }
         IndexKindArgs::Ivf { .. } => {}
     }
     if let Some(name) = &args.name {
@@ -470,6 +503,15 @@ fn run_index(args: &IndexArgs, mut collection: Collection) -> Result<()> {
             let settings = seed.map_or(settings, |seed| settings.with_seed(seed));
             ("pq", IndexSpec::Pq(settings))
         }
+        IndexKindArgs::IvfPq {
+            nlist,
+            m,
+            nbits,
+            seed,
+        } => (
+            "ivfpq",
+            IndexSpec::IvfPq(ivfpq_settings(nlist, m, nbits, seed)),
+        ),
     };
     let name = args.name.as_deref().unwrap_or(default_name);
     let (built, took) = measure(|| collection.create_index(name, &spec));
@@ -540,6 +582,12 @@ fn describe_schema(schema: &[(String, simple_vector_db::filter::AttributeType)])
         .map(|(name, kind)| format!("{name} {kind}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The settings of `svdb index ivfpq`.
+fn ivfpq_settings(nlist: usize, m: usize, nbits: u32, seed: Option<u64>) -> IvfPqSettings {
+    let settings = IvfPqSettings::new(nlist, m, nbits);
+    seed.map_or(settings, |seed| settings.with_seed(seed))
 }
 
 /// The graph settings of `svdb index hnsw`.

@@ -26,22 +26,23 @@ use simple_vector_db::utils::output::print_json;
 pub struct EvalArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The index to measure: flat (brute force), ivf, pq or hnsw.
+    /// The index to measure: flat (brute force), ivf, pq, hnsw or ivfpq.
     #[arg(long)]
     index: IndexKind,
-    /// Inverted file: how many cells.
+    /// Inverted file and IVF-PQ: how many cells.
     #[arg(long, value_parser = parse_positive)]
     nlist: Option<usize>,
-    /// Inverted file: the probe counts to measure, comma-separated (default 1).
+    /// Inverted file and IVF-PQ: the probe counts to measure, comma-separated (default 1).
     #[arg(long, value_delimiter = ',', value_parser = parse_positive)]
     nprobe: Vec<usize>,
-    /// Product quantization: sub-vectors (bytes) per vector.
+    /// Product quantization and IVF-PQ: sub-vectors (bytes) per vector.
     #[arg(long, value_parser = parse_positive)]
     m: Option<usize>,
-    /// Product quantization: bits per sub-vector code, 1 to 8.
+    /// Product quantization and IVF-PQ: bits per sub-vector code, 1 to 8 (IVF-PQ: default 8).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
     nbits: Option<u32>,
-    /// Product quantization: the re-ranking depths to measure, comma-separated (0: none).
+    /// Product quantization and IVF-PQ: the re-ranking depths to measure, comma-separated (0:
+    /// none); with IVF-PQ, each at every probe count.
     #[arg(long, value_delimiter = ',')]
     rerank: Vec<usize>,
     /// Graph: neighbours per node on the upper layers (M; layer 0 keeps 2·M). Default 32.
@@ -155,6 +156,7 @@ impl PreparedEval {
             IndexKind::Ivf => self.sweep.n_probes.len().max(1),
             IndexKind::Pq => self.sweep.rerank.len().max(1),
             IndexKind::Hnsw => self.sweep.ef.len().max(1),
+            IndexKind::IvfPq => self.sweep.n_probes.len().max(1) * self.sweep.rerank.len().max(1),
         } as u64;
         let runs = match &self.filtered {
             Some(f) => runs * (f.filters.len() * f.strategies.len() * ROUNDS) as u64,

@@ -4,10 +4,11 @@
 //! svdb load    --db F.db --vectors X.npy [--ids IDS.npy] [--attributes A.csv] [--metric euclidean|cosine]
 //! svdb index   --db F.db ivf --nlist N [--seed S]      | pq --m M --nbits B
 //!                        | hnsw --m 32 --ef-construction 40 [--seed S]
+//!                        | ivfpq --nlist N --m M [--nbits 8] [--seed S]
 //! svdb indexes --db F.db
-//! svdb search  --db F.db --queries Q.npy --k 10 [--index NAME] [--nprobe P | --ef EF] [--output IDS.npy]
+//! svdb search  --db F.db --queries Q.npy --k 10 [--index NAME] [--nprobe P | --ef EF] [--rerank R] [--output IDS.npy]
 //!                [--filter EXPR [--strategy auto|pre|post|iterative|in-index] [--explain]]
-//! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq|hnsw ... --out DIR
+//! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq|hnsw|ivfpq ... --out DIR
 //! svdb info    --db F.db
 //! svdb check   --db F.db
 //! ```

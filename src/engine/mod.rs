@@ -28,7 +28,7 @@ pub mod vector_index;
 pub use collection::{Collection, CollectionIndex, IndexInfo, IndexSpec};
 pub use flat::FlatIndex;
 pub use id_set::IdSet;
-pub use indexes::{HnswSettings, IvfSettings, PqSettings};
+pub use indexes::{HnswSettings, IvfPqSettings, IvfSettings, PqSettings};
 pub use neighbour::Neighbour;
 pub use search_params::SearchParams;
 pub use vector_index::{IndexKind, VectorIndex};

@@ -27,6 +27,9 @@ pub enum IndexKind {
     /// A hierarchical navigable small world graph, walked from neighbour to neighbour
     /// (chapter 13).
     Hnsw,
+    /// An inverted file whose lists hold product-quantization codes of each vector's
+    /// residual to its cell's centroid (IVF-PQ).
+    IvfPq,
 }
 // ANCHOR_END: index_kind
 
@@ -38,6 +41,7 @@ impl IndexKind {
             IndexKind::Ivf => "ivf",
             IndexKind::Pq => "pq",
             IndexKind::Hnsw => "hnsw",
+            IndexKind::IvfPq => "ivfpq",
         }
     }
 }
@@ -57,6 +61,7 @@ impl FromStr for IndexKind {
             "ivf" => Ok(IndexKind::Ivf),
             "pq" => Ok(IndexKind::Pq),
             "hnsw" => Ok(IndexKind::Hnsw),
+            "ivfpq" => Ok(IndexKind::IvfPq),
             other => Err(Error::UnknownIndexKind(other.to_string())),
         }
     }

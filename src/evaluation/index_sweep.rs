@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::engine::indexes::Selection;
 use crate::engine::scan::ScanMode;
 use crate::engine::{
-    HnswSettings, IndexKind, IndexSpec, IvfSettings, PqSettings, SearchParams, VectorIndex,
+    HnswSettings, IndexKind, IndexSpec, IvfPqSettings, IvfSettings, PqSettings, SearchParams,
+    VectorIndex,
 };
 use crate::error::{Error, Result};
 use crate::evaluation::dataset::Dataset;
@@ -31,14 +32,14 @@ pub const INDEX_HEADER: &str =
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexSweep {
     pub kind: IndexKind,
-    /// Inverted file: how many cells.
+    /// Inverted file (and IVF-PQ): how many cells.
     pub nlist: Option<usize>,
-    /// Inverted file: each probe count to measure.
+    /// Inverted file (and IVF-PQ): each probe count to measure.
     pub n_probes: Vec<usize>,
-    /// Product quantization: bytes per code and bits per byte.
+    /// Product quantization (and IVF-PQ): bytes per code and bits per byte.
     pub m: Option<usize>,
     pub nbits: Option<u32>,
-    /// Product quantization: each re-ranking depth to measure (0: none).
+    /// Product quantization (and IVF-PQ): each re-ranking depth to measure (0: none).
     pub rerank: Vec<usize>,
     /// Graph: neighbours per node (`M`, default 32) and the construction beam (default 40),
     /// FAISS's defaults.
@@ -179,7 +180,28 @@ impl IndexSweep {
                 let settings = self.seed.map_or(settings, |seed| settings.with_seed(seed));
                 (IndexSpec::Pq(settings), format!("m={m} nbits={nbits}"))
             }
+            IndexKind::IvfPq => {
+                let settings = self.ivfpq_settings();
+                settings.nb_subspace_centroids()?;
+                (
+                    IndexSpec::IvfPq(settings),
+                    format!(
+                        "nlist={} m={} nbits={}",
+                        settings.nlist, settings.m, settings.nbits
+                    ),
+                )
+            }
         }))
+    }
+
+    /// The IVF-PQ settings asked for, 8 bits per code by default.
+    fn ivfpq_settings(&self) -> IvfPqSettings {
+        let settings = IvfPqSettings::new(
+            self.nlist.unwrap_or(1),
+            self.m.unwrap_or(1),
+            self.nbits.unwrap_or(8),
+        );
+        self.seed.map_or(settings, |seed| settings.with_seed(seed))
     }
 
     /// Each search setting to measure, with its row's params (`fixed` first).
@@ -192,6 +214,21 @@ impl IndexSweep {
                         format!("{fixed} nprobe={p}"),
                         SearchParams::default().with_n_probes(p),
                     )
+                })
+                .collect(),
+            IndexKind::IvfPq => probes_or_default(&self.n_probes)
+                .into_iter()
+                .flat_map(|p| {
+                    rerank_or_none(&self.rerank).into_iter().map(move |r| {
+                        let search = SearchParams::default().with_n_probes(p);
+                        match r {
+                            0 => (format!("{fixed} nprobe={p}"), search),
+                            r => (
+                                format!("{fixed} nprobe={p} rerank={r}"),
+                                search.with_rerank(r),
+                            ),
+                        }
+                    })
                 })
                 .collect(),
             IndexKind::Hnsw => or_default(&self.ef, 16)
@@ -253,6 +290,23 @@ impl IndexSweep {
                 }
                 if let Some(&ef) = self.ef.iter().find(|&&ef| ef < k) {
                     return Err(Error::EfBelowK { ef, k });
+                }
+                Ok(())
+            }
+            IndexKind::IvfPq => {
+                self.nlist.ok_or_else(|| missing("nlist"))?;
+                self.m.ok_or_else(|| missing("m"))?;
+                let settings = self.ivfpq_settings();
+                settings.check(n_vectors, dimension)?;
+                if let Some(&p) = self
+                    .n_probes
+                    .iter()
+                    .find(|&&p| p == 0 || p > settings.nlist)
+                {
+                    return Err(Error::InvalidProbeCount {
+                        n_probes: p,
+                        n_clusters: settings.nlist,
+                    });
                 }
                 Ok(())
             }
@@ -427,6 +481,63 @@ mod tests {
         assert!(rows.iter().all(|r| r.build_s > 0.0));
         let csv = to_csv(&rows);
         assert!(csv.starts_with(&format!("{INDEX_HEADER}\nivf,nlist=6 nprobe=1,5,")));
+    }
+
+    #[test]
+    fn ivfpq_rows_sweep_probes_then_reranking_and_bad_settings_are_refused() {
+        let ivfpq = IndexSweep {
+            nlist: Some(4),
+            n_probes: vec![1, 4],
+            m: Some(2),
+            nbits: Some(4),
+            rerank: vec![0, 50],
+            ..sweep(IndexKind::IvfPq)
+        };
+        let rows = run_index_sweep(&dataset(), &ivfpq, &mut || {}).expect("runs");
+        let params: Vec<&str> = rows.iter().map(|r| r.params.as_str()).collect();
+        assert_eq!(
+            params,
+            [
+                "nlist=4 m=2 nbits=4 nprobe=1",
+                "nlist=4 m=2 nbits=4 nprobe=1 rerank=50",
+                "nlist=4 m=2 nbits=4 nprobe=4",
+                "nlist=4 m=2 nbits=4 nprobe=4 rerank=50",
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.index == "ivfpq" && r.bytes_per_vector == 2 + 8));
+        assert!(rows[1].recall >= rows[0].recall && rows[3].recall >= rows[2].recall);
+        let refused = |sweep: IndexSweep| sweep.check(300, 4, 5).expect_err("refused");
+        assert!(matches!(
+            refused(IndexSweep {
+                nlist: None,
+                ..ivfpq.clone()
+            }),
+            Error::InvalidParameter { name: "nlist", .. }
+        ));
+        assert!(matches!(
+            refused(IndexSweep {
+                m: None,
+                ..ivfpq.clone()
+            }),
+            Error::InvalidParameter { name: "m", .. }
+        ));
+        assert!(matches!(
+            refused(IndexSweep {
+                n_probes: vec![5],
+                ..ivfpq.clone()
+            }),
+            Error::InvalidProbeCount { n_probes: 5, .. }
+        ));
+        assert!(matches!(
+            refused(IndexSweep {
+                nbits: None,
+                m: Some(3),
+                ..ivfpq.clone()
+            }),
+            Error::ChunksDoNotDivide { .. }
+        ));
     }
 
     #[test]

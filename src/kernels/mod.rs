@@ -222,6 +222,21 @@ impl PqTable {
         Ok(PqTable { rows })
     }
 
+    /// A table of `m` rows whose every entry is `+∞`, to be filled in place through
+    /// [`rows_mut`](Self::rows_mut): a scan that needs one table after another (one per cell of
+    /// an inverted file) refills the same one instead of allocating each.
+    pub fn infinite(m: usize) -> Self {
+        PqTable {
+            rows: vec![[f32::INFINITY; 256]; m],
+        }
+    }
+
+    /// The padded rows, to write in place. Entries past a sub-quantizer's `k` centroids should
+    /// stay `+∞`, so that a damaged byte still scores its code infinitely far.
+    pub fn rows_mut(&mut self) -> &mut [[f32; 256]] {
+        &mut self.rows
+    }
+
     /// The number of sub-quantizers, which is the length of a code.
     pub fn m(&self) -> usize {
         self.rows.len()

@@ -10,7 +10,7 @@
 
 use crate::distances::Metric;
 use crate::error::{Error, Result};
-use crate::kmeans::{train_centroids, KMeansConfig};
+use crate::kmeans::{assign_flat, train_centroids, KMeansConfig};
 use crate::quantization::asymmetric_distance::{
     invalid_code_byte, DistanceTable, SubspaceDistance,
 };
@@ -212,6 +212,42 @@ impl VectorQuantizer {
         Ok(encode(codebook, vector))
     }
     // ANCHOR_END: quantize
+
+    // ANCHOR: encode_in_blocks
+    /// The codes of `vectors`, end to end, found sub-space by sub-space with the matrix form
+    /// of k-means' assignment step ([`assign_flat`]): the nearest of the `k` centroids of a
+    /// sub-space for every vector at once, instead of `k` distance calls per vector.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotTrained`]; a bad vector ([`check_batch`]), which encodes nothing.
+    pub fn quantize_in_blocks(&self, vectors: &[&[f32]]) -> Result<Vec<u8>> {
+        let codebook = self.trained()?;
+        check_batch(vectors, Some(codebook.dimension()))?;
+        let (m, k, sub) = (
+            self.m_chunks,
+            self.nb_subspace_centroids,
+            codebook.sub_dimension(),
+        );
+        let flat = codebook.as_flat();
+        let mut codes = vec![0u8; vectors.len() * m];
+        let mut sub_vectors = Vec::with_capacity(vectors.len() * sub);
+        let (mut labels, mut distances) = (vec![0; vectors.len()], vec![0.0; vectors.len()]);
+        for j in 0..m {
+            sub_vectors.clear();
+            for vector in vectors {
+                sub_vectors.extend_from_slice(&vector[j * sub..(j + 1) * sub]);
+            }
+            let centroids = &flat[j * k * sub..(j + 1) * k * sub];
+            assign_flat(&sub_vectors, sub, centroids, &mut labels, &mut distances);
+            for (code, &label) in codes.chunks_exact_mut(m).zip(&labels) {
+                // A label names one of k <= 256 centroids: it fits a byte.
+                code[j] = u8::try_from(label).unwrap_or(u8::MAX);
+            }
+        }
+        Ok(codes)
+    }
+    // ANCHOR_END: encode_in_blocks
 
     // ANCHOR: rebuild
     /// The approximate vector a code stands for: its centroids, chunk after chunk.

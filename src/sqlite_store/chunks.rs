@@ -376,6 +376,82 @@ impl ChunkTable {
         Ok(Some((id, item)))
     }
 
+    // ANCHOR: read_slots
+    /// Calls `visit(i, id, item)` for each `wanted[i] = (chunk, slot)` of `list` that holds an
+    /// item, reading only those bytes through SQLite's incremental BLOB I/O: one handle per
+    /// column, moved from chunk to chunk, so that taking a few items out of a chunk neither
+    /// copies the whole chunk nor compiles a statement per item. Slots are visited chunk by
+    /// chunk, not in the order given.
+    ///
+    /// # Errors
+    ///
+    /// A damaged chunk ([`Error::BadData`]), an SQLite error, or the first error of `visit`.
+    pub fn read_slots(
+        &self,
+        connection: &Connection,
+        list: i64,
+        wanted: &[(i64, usize)],
+        mut visit: impl FnMut(usize, i64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let mut order: Vec<usize> = (0..wanted.len()).collect();
+        order.sort_unstable_by_key(|&i| wanted[i]);
+        let mut shape = connection.prepare_cached(&format!(
+            "SELECT rowid, count, length(ids), length(items) FROM {} WHERE list = ?1 AND chunk = ?2",
+            self.name
+        ))?;
+        let mut handles: Option<(rusqlite::blob::Blob<'_>, rusqlite::blob::Blob<'_>)> = None;
+        // The chunk the handles are on, and how many items it holds (0 when it does not exist).
+        let mut current: Option<(i64, usize)> = None;
+        let (mut id, mut item) = ([0u8; ID_BYTES], vec![0u8; self.item_bytes]);
+        for i in order {
+            let (chunk, slot) = wanted[i];
+            if current.map(|(c, _)| c) != Some(chunk) {
+                let found: Option<(i64, i64, i64, i64)> = shape
+                    .query_row(params![list, chunk], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
+                    .optional()?;
+                let count = match found {
+                    None => 0,
+                    Some((rowid, count, id_length, item_length)) => {
+                        self.check_shape(list, chunk, count, id_length, item_length)?;
+                        match &mut handles {
+                            Some((ids, items)) => {
+                                ids.reopen(rowid)?;
+                                items.reopen(rowid)?;
+                            }
+                            None => {
+                                let open = |column| {
+                                    connection.blob_open(
+                                        MAIN_DB,
+                                        self.name.as_str(),
+                                        column,
+                                        rowid,
+                                        true,
+                                    )
+                                };
+                                handles = Some((open("ids")?, open("items")?));
+                            }
+                        }
+                        usize::try_from(count).unwrap_or(0)
+                    }
+                };
+                current = Some((chunk, count));
+            }
+            let (Some((_, count)), Some((ids, items))) = (current, &handles) else {
+                continue;
+            };
+            if slot >= count {
+                continue;
+            }
+            ids.read_at_exact(&mut id, slot * ID_BYTES)?;
+            items.read_at_exact(&mut item, slot * self.item_bytes)?;
+            visit(i, i64::from_le_bytes(id), &item)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: read_slots
+
     fn not_a_blob(&self, error: rusqlite::types::FromSqlError) -> Error {
         Error::BadData {
             path: format!("table {}", self.name),

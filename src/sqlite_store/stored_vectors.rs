@@ -108,6 +108,68 @@ pub fn read_vector(
     }
 }
 
+// ANCHOR: read_vectors
+/// The raw vectors stored under `ids`, as `(id, vector)` in the order of `ids`, leaving out the
+/// ids that are not stored: what a re-ranking reads. In the chunked layout each vector is read
+/// out of its chunk alone ([`ChunkTable::read_slots`]), not with the chunk around it.
+///
+/// # Errors
+///
+/// A row or chunk that does not hold what it should ([`Error::BadData`], [`Error::BlobLength`]).
+pub fn read_vectors(
+    connection: &Connection,
+    metadata: &Metadata,
+    ids: &[i64],
+) -> Result<Vec<(i64, Vec<f32>)>> {
+    let Some(dimension) = metadata.dimension else {
+        return Ok(Vec::new());
+    };
+    if metadata.layout == Layout::Rows {
+        let mut found = Vec::with_capacity(ids.len());
+        let mut statement =
+            connection.prepare_cached("SELECT vector FROM vectors WHERE id = ?1")?;
+        for &id in ids {
+            let blob: Option<Option<Vec<u8>>> =
+                statement.query_row([id], |row| row.get(0)).optional()?;
+            if let Some(Some(blob)) = blob {
+                found.push((id, blob_to_vector(&blob, dimension)?));
+            }
+        }
+        return Ok(found);
+    }
+    let mut position_of =
+        connection.prepare_cached("SELECT position FROM vectors WHERE id = ?1")?;
+    let mut wanted = Vec::with_capacity(ids.len());
+    let mut wanted_ids = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let position: Option<i64> = position_of.query_row([id], |row| row.get(0)).optional()?;
+        if let Some(position) = position.and_then(|p| usize::try_from(p).ok()) {
+            wanted.push((
+                (position / CHUNK_CAPACITY) as i64,
+                position % CHUNK_CAPACITY,
+            ));
+            wanted_ids.push(id);
+        }
+    }
+    let mut found: Vec<Option<Vec<f32>>> = vec![None; wanted.len()];
+    vector_chunks(dimension).read_slots(connection, 0, &wanted, |i, stored, bytes| {
+        if stored != wanted_ids[i] {
+            return Err(Error::BadData {
+                path: format!("table {VECTOR_CHUNKS}"),
+                reason: format!("id {} is not at its position", wanted_ids[i]),
+            });
+        }
+        found[i] = Some(blob_to_vector(bytes, dimension)?);
+        Ok(())
+    })?;
+    Ok(wanted_ids
+        .into_iter()
+        .zip(found)
+        .filter_map(|(id, vector)| vector.map(|v| (id, v)))
+        .collect())
+}
+// ANCHOR_END: read_vectors
+
 /// Calls `visit(id, vector)` for every stored vector, streaming, in either layout.
 ///
 /// # Errors

@@ -114,7 +114,7 @@ pub fn index_chunks(
             ),
             Err(e) => return Ok(vec![problem(format!("{name}_*"), e.to_string())]),
         },
-        IndexKind::Flat | IndexKind::Hnsw => {
+        IndexKind::Flat | IndexKind::Hnsw | IndexKind::IvfPq => {
             return Ok(vec![problem(
                 "indexes",
                 format!("{name}: {} has no chunks to check here", record.kind),

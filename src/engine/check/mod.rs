@@ -8,10 +8,12 @@
 //! reported, not just the first, so a damaged file can be judged as a whole.
 //!
 //! A file of the chunked layout keeps its vectors, lists and codes in chunks; `chunks.rs` checks
-//! those. A graph index is checked the same way in both layouts (`graph.rs`).
+//! those. A graph index is checked the same way in both layouts (`graph.rs`), and so is an
+//! IVF-PQ index (`ivfpq.rs`).
 
 mod chunks;
 mod graph;
+mod ivfpq;
 
 use std::path::Path;
 
@@ -97,6 +99,9 @@ pub fn check_file(path: &Path) -> Result<Vec<Problem>> {
         problems.extend(match metadata.layout {
             _ if record.kind == IndexKind::Hnsw => {
                 graph::graph_tables(&connection, record, &metadata)?
+            }
+            _ if record.kind == IndexKind::IvfPq => {
+                ivfpq::ivfpq_tables(&connection, record, &metadata)?
             }
             Layout::Rows => index_tables(&connection, record, &metadata)?,
             Layout::Chunks => chunks::index_chunks(&connection, record, &metadata)?,
@@ -217,7 +222,7 @@ fn index_tables(
                 .map(|index| index.m_chunks())
                 .map_err(|e| e.to_string()),
         ),
-        IndexKind::Flat | IndexKind::Hnsw => {
+        IndexKind::Flat | IndexKind::Hnsw | IndexKind::IvfPq => {
             return Ok(vec![problem(
                 "indexes",
                 format!(

@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::{Collection, PQ_INDEX};
 use crate::engine::catalog::{self, check_index_name};
-use crate::engine::indexes::{HnswIndex, HnswSettings, IvfIndex, IvfSettings, PqIndex, PqSettings};
+use crate::engine::indexes::{
+    HnswIndex, HnswSettings, IvfIndex, IvfPqIndex, IvfPqSettings, IvfSettings, PqIndex, PqSettings,
+};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
@@ -21,6 +23,8 @@ pub enum IndexSpec {
     Pq(PqSettings),
     /// A graph of neighbours in layers.
     Hnsw(HnswSettings),
+    /// An inverted file of product-quantization codes of residuals.
+    IvfPq(IvfPqSettings),
 }
 // ANCHOR_END: index_spec
 
@@ -42,6 +46,9 @@ impl IndexSpec {
                 connection, name, settings, collection, data,
             )?),
             IndexSpec::Hnsw(settings) => Box::new(HnswIndex::build(
+                connection, name, settings, collection, data,
+            )?),
+            IndexSpec::IvfPq(settings) => Box::new(IvfPqIndex::build(
                 connection, name, settings, collection, data,
             )?),
         })

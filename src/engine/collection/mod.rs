@@ -31,7 +31,7 @@ pub use view::CollectionIndex;
 
 use crate::distances::Metric;
 use crate::engine::catalog::{self, IndexRecord};
-use crate::engine::indexes::{BrokenIndex, HnswIndex, IvfIndex, PqIndex, PqSettings};
+use crate::engine::indexes::{BrokenIndex, HnswIndex, IvfIndex, IvfPqIndex, PqIndex, PqSettings};
 use crate::engine::scan::{ScanMode, VectorMatrix};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
@@ -495,6 +495,7 @@ fn load_index(
             metadata.layout,
         )?),
         IndexKind::Hnsw => Box::new(HnswIndex::load(connection, record, metadata)?),
+        IndexKind::IvfPq => Box::new(IvfPqIndex::load(connection, record, metadata)?),
         IndexKind::Flat => {
             return Err(Error::BadIndexRecord {
                 index: record.name,

@@ -21,20 +21,18 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::distances::Metric;
 use crate::engine::catalog::{IndexRecord, Settings};
-use crate::engine::neighbour::sort_best_first;
+use crate::engine::indexes::rerank::rerank_exactly;
 use crate::engine::scan::ScanMode;
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::kernels::PqTable;
-use crate::kmeans::{assign_flat, Initialisation, KMeansBackend, KMeansConfig};
+use crate::kmeans::{Initialisation, KMeansBackend, KMeansConfig};
 use crate::quantization::{DistanceTable, VectorQuantizer};
 use crate::sqlite_store::chunks::ChunkTable;
 use crate::sqlite_store::rows::visit_rows;
-use crate::sqlite_store::stored_vectors::read_vector;
 use crate::sqlite_store::{Layout, Metadata, StoreKind};
 use crate::top_k::TopK;
-use crate::validation::check_batch;
 use crate::vector_blob::{blob_to_vector, vector_to_blob};
 
 // ANCHOR: pq_settings
@@ -90,7 +88,7 @@ impl PqSettings {
 
     /// How the engine trains each sub-space, as FAISS does: in matrix form, 25 rounds from
     /// random vectors, on at most 256 vectors per centroid.
-    fn default_kmeans(&self) -> KMeansConfig {
+    pub(crate) fn default_kmeans(&self) -> KMeansConfig {
         KMeansConfig {
             backend: KMeansBackend::Matrix,
             max_iterations: 25,
@@ -314,29 +312,6 @@ impl PqIndex {
         )?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
-
-    /// The exact scores of the best `depth` ADC candidates, re-read from the collection.
-    fn rerank(
-        &self,
-        connection: &Connection,
-        collection: &Metadata,
-        query: &[f32],
-        candidates: Vec<Neighbour>,
-        k: usize,
-    ) -> Result<Vec<Neighbour>> {
-        let mut exact = Vec::with_capacity(candidates.len());
-        for candidate in candidates {
-            if let Some(vector) = read_vector(connection, collection, candidate.id)? {
-                exact.push(Neighbour::new(
-                    candidate.id,
-                    collection.metric.score(query, &vector),
-                ));
-            }
-        }
-        sort_best_first(&mut exact, collection.metric);
-        exact.truncate(k);
-        Ok(exact)
-    }
 }
 
 impl PqIndex {
@@ -403,35 +378,6 @@ impl PqIndex {
         Ok(())
     }
     // ANCHOR_END: scan_blocks
-
-    // ANCHOR: encode_in_blocks
-    /// The codes of `vectors`, end to end, found sub-space by sub-space with the matrix form
-    /// of k-means' assignment step ([`assign_flat`]): the nearest of the `k` centroids of a
-    /// sub-space for every vector at once, instead of `k` distance calls per vector.
-    fn encode_in_blocks(&self, vectors: &[&[f32]]) -> Result<Vec<u8>> {
-        let codebook = self.quantizer.codebook()?;
-        let dimension = self.quantizer.dimension().unwrap_or(0);
-        check_batch(vectors, Some(dimension))?;
-        let (m, k) = (self.m_chunks(), self.quantizer.nb_subspace_centroids());
-        let sub = dimension / m.max(1);
-        let mut codes = vec![0u8; vectors.len() * m];
-        let mut sub_vectors = Vec::with_capacity(vectors.len() * sub);
-        let (mut labels, mut distances) = (vec![0; vectors.len()], vec![0.0; vectors.len()]);
-        for j in 0..m {
-            sub_vectors.clear();
-            for vector in vectors {
-                sub_vectors.extend_from_slice(&vector[j * sub..(j + 1) * sub]);
-            }
-            let centroids = &codebook[j * k * sub..(j + 1) * k * sub];
-            assign_flat(&sub_vectors, sub, centroids, &mut labels, &mut distances);
-            for (code, &label) in codes.chunks_exact_mut(m).zip(&labels) {
-                // A label names one of k <= 256 centroids: it fits a byte.
-                code[j] = u8::try_from(label).unwrap_or(u8::MAX);
-            }
-        }
-        Ok(codes)
-    }
-    // ANCHOR_END: encode_in_blocks
 
     /// The codes in memory, read from the file the first time they are needed.
     fn memory(&self, connection: &Connection) -> Result<&FlatCodes> {
@@ -522,7 +468,7 @@ impl StoredIndex for PqIndex {
             self.train(connection, vectors)?;
         }
         if self.layout == Layout::Chunks {
-            let codes = self.encode_in_blocks(vectors)?;
+            let codes = self.quantizer.quantize_in_blocks(vectors)?;
             return self.code_chunks().append(connection, 0, ids, &codes);
         }
         let codes = self.quantizer.quantize_vectors(vectors)?;
@@ -573,7 +519,7 @@ impl StoredIndex for PqIndex {
             .map(|n| Neighbour::new(n.id, n.score.sqrt()))
             .collect();
         match rerank {
-            Some(_) => self.rerank(connection, collection, query, candidates, params.k),
+            Some(_) => rerank_exactly(connection, collection, query, candidates, params.k),
             None => Ok(candidates),
         }
     }
