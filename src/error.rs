@@ -83,6 +83,11 @@ pub enum Error {
     #[error("got {ids} ids for {vectors} vectors")]
     IdCountMismatch { ids: usize, vectors: usize },
 
+    /// A delete named ids the collection does not hold; the whole batch was refused, nothing
+    /// was deleted. `first` lists the first few of them, in the batch's order.
+    #[error("{count} ids are not in the collection (first: {first:?}): nothing was deleted")]
+    UnknownIds { count: usize, first: Vec<i64> },
+
     // --- Inverted file index (k-means) -------------------------------------------------------
     /// `n_clusters` must be between 1 and the number of vectors.
     #[error("n_clusters = {n_clusters} is out of range: must be between 1 and {n_vectors} (the number of vectors)")]

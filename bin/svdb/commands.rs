@@ -41,6 +41,14 @@ pub enum Command {
     Eval(Box<EvalArgs>),
     /// Shows what a collection holds: dimension, metric, count, indexes, file size.
     Info(DbArgs),
+    /// Deletes vectors by id (with their attributes and index entries), all or nothing: ids the
+    /// collection does not hold refuse the whole batch.
+    Delete(DeleteArgs),
+    /// Stores vectors under the given ids, replacing those already stored under them.
+    Upsert(UpsertArgs),
+    /// Rewrites what deletes left behind (a graph is built again on the live vectors), then
+    /// VACUUMs the file; prints its size before and after.
+    Compact(DbArgs),
     /// Checks a file: SQLite's integrity check, then every table against the others. Exits with
     /// 1 when a problem is found.
     Check(DbArgs),
@@ -79,6 +87,46 @@ pub struct LoadArgs {
     /// row, as in chapters 4 to 8). An existing file keeps its own.
     #[arg(long, value_enum, default_value_t = Layout::Chunks)]
     layout: Layout,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The ids to delete, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "ids_file",
+        conflicts_with = "ids_file"
+    )]
+    ids: Vec<i64>,
+    /// The ids to delete: a 1-D int64 .npy file.
+    #[arg(long, value_name = "IDS.npy")]
+    ids_file: Option<PathBuf>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpsertArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The vectors: a 2-D float32 or float64 .npy file, one vector per row.
+    #[arg(long, value_name = "X.npy")]
+    vectors: PathBuf,
+    /// Their ids: a 1-D int64 .npy file, one per row.
+    #[arg(long, value_name = "IDS.npy")]
+    ids: PathBuf,
+    /// The vectors' attributes: a CSV file, one row per vector.
+    #[arg(long, value_name = "A.csv")]
+    attributes: Option<PathBuf>,
     /// Print a JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -229,6 +277,15 @@ pub enum Prepared {
     ),
     Eval(Box<PreparedEval>),
     Info(DbArgs, Collection),
+    Delete(DeleteArgs, Collection, Vec<i64>),
+    Upsert(
+        UpsertArgs,
+        Collection,
+        Vec<Vec<f32>>,
+        Vec<i64>,
+        Option<Attributes>,
+    ),
+    Compact(DbArgs, Collection),
     Check(DbArgs),
 }
 
@@ -251,6 +308,12 @@ impl Command {
             Command::Info(args) => {
                 let collection = Collection::open_existing(&args.db)?;
                 Ok(Prepared::Info(args, collection))
+            }
+            Command::Delete(args) => prepare_delete(args),
+            Command::Upsert(args) => prepare_upsert(args),
+            Command::Compact(args) => {
+                let collection = Collection::open_existing(&args.db)?;
+                Ok(Prepared::Compact(args, collection))
             }
             Command::Check(args) => {
                 if !args.db.is_file() {
@@ -291,6 +354,11 @@ impl Prepared {
             }
             Prepared::Eval(prepared) => prepared.run(),
             Prepared::Info(args, collection) => run_info(&args, &collection),
+            Prepared::Delete(args, collection, ids) => run_delete(&args, collection, &ids),
+            Prepared::Upsert(args, collection, vectors, ids, attributes) => {
+                run_upsert(&args, collection, &vectors, &ids, attributes.as_ref())
+            }
+            Prepared::Compact(args, collection) => run_compact(&args, collection),
             Prepared::Check(args) => run_check(&args),
         }
     }
@@ -769,6 +837,9 @@ struct Info {
     generation: i64,
     file_bytes: u64,
     indexes: Vec<simple_vector_db::engine::IndexInfo>,
+    /// Per index, the entries it keeps for deleted vectors (a graph's deleted nodes), which
+    /// `svdb compact` removes.
+    deleted_entries: std::collections::BTreeMap<String, usize>,
 }
 
 fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
@@ -791,6 +862,7 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
         generation: collection.generation()?,
         file_bytes,
         indexes: collection.indexes()?,
+        deleted_entries: collection.deleted_entries()?.into_iter().collect(),
     };
     if args.json {
         return print_json(&info);
@@ -823,7 +895,134 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
                 ", STALE: rebuild it"
             }
         );
+        let deleted = info.deleted_entries.get(&index.name).copied().unwrap_or(0);
+        if deleted > 0 {
+            say!(
+                "index {}: {deleted} deleted vectors still kept (svdb compact removes them)",
+                index.name
+            );
+        }
     }
+    Ok(())
+}
+
+fn prepare_delete(args: DeleteArgs) -> Result<Prepared> {
+    let ids = match &args.ids_file {
+        Some(path) => npy::load_ids(path)?,
+        None => args.ids.clone(),
+    };
+    let collection = Collection::open_existing(&args.db)?;
+    // Checked here too, so that unknown ids are a mistake (exit 2); the delete checks again
+    // under the write lock.
+    let missing = collection.missing_ids(&ids)?;
+    if !missing.is_empty() {
+        return Err(Error::UnknownIds {
+            count: missing.len(),
+            first: missing
+                .into_iter()
+                .take(simple_vector_db::engine::collection::UNKNOWN_IDS_NAMED)
+                .collect(),
+        });
+    }
+    Ok(Prepared::Delete(args, collection, ids))
+}
+
+#[derive(Serialize)]
+struct Deleted {
+    db: String,
+    deleted: usize,
+    count: usize,
+}
+
+fn run_delete(args: &DeleteArgs, mut collection: Collection, ids: &[i64]) -> Result<()> {
+    let deleted = collection.delete(ids)?;
+    let report = Deleted {
+        db: args.db.display().to_string(),
+        deleted,
+        count: collection.len()?,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    say!("deleted {} vectors ({} left)", report.deleted, report.count);
+    Ok(())
+}
+
+fn prepare_upsert(args: UpsertArgs) -> Result<Prepared> {
+    let vectors = npy::load_vectors(&args.vectors)?;
+    let ids = npy::load_ids(&args.ids)?;
+    if ids.len() != vectors.len() {
+        return Err(Error::IdCountMismatch {
+            ids: ids.len(),
+            vectors: vectors.len(),
+        });
+    }
+    let collection = Collection::open_existing(&args.db)?;
+    check_batch(&vectors, collection.dimension())?;
+    let attributes = args
+        .attributes
+        .as_deref()
+        .map(load_attributes)
+        .transpose()?;
+    Ok(Prepared::Upsert(args, collection, vectors, ids, attributes))
+}
+
+#[derive(Serialize)]
+struct Upserted {
+    db: String,
+    replaced: usize,
+    inserted: usize,
+    count: usize,
+}
+
+fn run_upsert(
+    args: &UpsertArgs,
+    mut collection: Collection,
+    vectors: &[Vec<f32>],
+    ids: &[i64],
+    attributes: Option<&Attributes>,
+) -> Result<()> {
+    let replaced = collection.upsert(vectors, ids, attributes)?;
+    let report = Upserted {
+        db: args.db.display().to_string(),
+        replaced,
+        inserted: ids.len() - replaced,
+        count: collection.len()?,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    say!(
+        "replaced {} vectors, inserted {} ({} stored)",
+        report.replaced,
+        report.inserted,
+        report.count
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Compacted {
+    db: String,
+    bytes_before: u64,
+    bytes_after: u64,
+    reclaimed: u64,
+}
+
+fn run_compact(args: &DbArgs, mut collection: Collection) -> Result<()> {
+    let (before, after) = collection.compact()?;
+    let report = Compacted {
+        db: args.db.display().to_string(),
+        bytes_before: before,
+        bytes_after: after,
+        reclaimed: before.saturating_sub(after),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    say!("bytes before: {}", report.bytes_before);
+    say!("bytes after: {}", report.bytes_after);
+    say!("reclaimed: {}", report.reclaimed);
     Ok(())
 }
 

@@ -10,6 +10,9 @@
 //!                [--filter EXPR [--strategy auto|pre|post|iterative|in-index] [--explain]]
 //! svdb eval    --data X.npy [--queries Q.npy] --k 10 --index flat|ivf|pq|hnsw|ivfpq ... --out DIR
 //! svdb info    --db F.db
+//! svdb delete  --db F.db --ids 4,8,15 | --ids-file IDS.npy
+//! svdb upsert  --db F.db --vectors X.npy --ids IDS.npy [--attributes A.csv]
+//! svdb compact --db F.db
 //! svdb check   --db F.db
 //! ```
 //!

@@ -35,6 +35,11 @@ pub trait StoredIndex: std::fmt::Debug {
     /// write transaction.
     fn add(&mut self, connection: &Connection, ids: &[i64], vectors: &[&[f32]]) -> Result<()>;
 
+    /// Takes the vectors stored under `ids` out of the index, inside the collection's write
+    /// transaction (each id is one the index holds: the collection checked them). The
+    /// collection's own rows are still there when this runs.
+    fn remove(&mut self, connection: &Connection, ids: &[i64]) -> Result<()>;
+
     /// The best `params.k` vectors for `query`, read inside the collection's read transaction
     /// from the index's tables, or from memory in [`ScanMode::Preloaded`] (loaded then, if
     /// they are not yet).
@@ -59,6 +64,16 @@ pub trait StoredIndex: std::fmt::Debug {
         _allowed: &IdSet,
     ) -> Result<Option<Vec<Neighbour>>> {
         Ok(None)
+    }
+
+    /// Rewrites what deletes left behind (a graph's deleted nodes), inside a write transaction.
+    fn compact(&mut self, _connection: &Connection) -> Result<()> {
+        Ok(())
+    }
+
+    /// How many entries stand for deleted vectors and are still kept (a graph's deleted nodes).
+    fn deleted_entries(&self, _connection: &Connection) -> Result<usize> {
+        Ok(0)
     }
 
     /// Loads into memory what a preloaded search reads, if it is not yet.

@@ -194,6 +194,22 @@ pub fn store(connection: &Connection, ids: &[i64], attributes: &Attributes) -> R
 }
 // ANCHOR_END: store_attributes
 
+/// Deletes the attribute rows of `ids`, if the collection has attributes at all.
+///
+/// # Errors
+///
+/// An SQLite error.
+pub fn delete(connection: &Connection, ids: &[i64]) -> Result<()> {
+    if read_schema(connection)?.is_empty() {
+        return Ok(());
+    }
+    let mut statement = connection.prepare_cached("DELETE FROM attributes WHERE id = ?1")?;
+    for &id in ids {
+        statement.execute([id])?;
+    }
+    Ok(())
+}
+
 fn create_tables(connection: &Connection, columns: &Schema) -> Result<()> {
     connection.execute_batch(
         "CREATE TABLE attribute_columns (

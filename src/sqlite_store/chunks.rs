@@ -12,6 +12,14 @@
 //! BLOB I/O, and when it is full a new chunk starts. A chunk written in bulk is sized exactly; one
 //! that grows doubles its capacity (up to [`CHUNK_CAPACITY`]), so adding vectors one at a time
 //! costs an amortised constant number of copies per vector, as a `Vec` does.
+//!
+//! Deleting an item moves the last item of its list into the hole (FAISS's inverted lists
+//! remove the same way): every chunk but a list's last stays full, a scan never meets a dead
+//! slot, and the space a delete frees is the end of the list, which SQLite reuses or `VACUUM`
+//! gives back. The price is that items move: whoever knows where an item sits (the collection's
+//! `position`) is told where each moved one went.
+
+use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension, MAIN_DB};
 
@@ -37,6 +45,8 @@ pub struct ChunkTable {
 pub struct ChunkView<'a> {
     /// The list the chunk belongs to (a cell of an inverted file, 0 for a collection).
     pub list: i64,
+    /// Its rank in the list.
+    pub chunk: i64,
     /// How many items it holds.
     pub count: usize,
     /// `count` ids, 8 little-endian bytes each.
@@ -60,6 +70,33 @@ impl ChunkView<'_> {
                 .chunks_exact(ID_BYTES)
                 .map(|b| i64::from_le_bytes(b.try_into().unwrap_or([0; ID_BYTES]))),
         );
+    }
+}
+
+/// Where an item sits: slot `slot` of chunk `chunk` of list `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Slot {
+    /// The list (a cell of an inverted file, 0 for a collection).
+    pub list: i64,
+    /// The chunk's rank in its list.
+    pub chunk: i64,
+    /// The item's rank in its chunk.
+    pub slot: usize,
+}
+
+impl Slot {
+    /// The slot of storage position `position` in list 0, whose chunks are all full but the last.
+    pub fn of_position(position: usize) -> Self {
+        Slot {
+            list: 0,
+            chunk: (position / CHUNK_CAPACITY) as i64,
+            slot: position % CHUNK_CAPACITY,
+        }
+    }
+
+    /// The storage position of a slot of list 0.
+    pub fn position(&self) -> i64 {
+        self.chunk * CHUNK_CAPACITY as i64 + self.slot as i64
     }
 }
 
@@ -328,6 +365,7 @@ impl ChunkTable {
             let count = usize::try_from(count).unwrap_or(0);
             visit(ChunkView {
                 list,
+                chunk,
                 count,
                 ids: &ids[..count * ID_BYTES],
                 items: &items[..count * self.item_bytes],
@@ -451,6 +489,145 @@ impl ChunkTable {
         Ok(())
     }
     // ANCHOR_END: read_slots
+
+    // ANCHOR: locate
+    /// The slot of each of `ids` found in `list` (in every list when `None`), in one pass.
+    ///
+    /// # Errors
+    ///
+    /// A damaged chunk ([`Error::BadData`]) or an SQLite error.
+    pub fn locate(
+        &self,
+        connection: &Connection,
+        list: Option<i64>,
+        ids: &std::collections::HashSet<i64>,
+    ) -> Result<HashMap<i64, Slot>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        self.for_each_chunk(connection, list, |chunk| {
+            for slot in 0..chunk.count {
+                let id = chunk.id(slot);
+                if ids.contains(&id) {
+                    found.insert(
+                        id,
+                        Slot {
+                            list: chunk.list,
+                            chunk: chunk.chunk,
+                            slot,
+                        },
+                    );
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+    // ANCHOR_END: locate
+
+    // ANCHOR: remove_located
+    /// Removes the items `located` (id → slot), each by moving its list's last item into its
+    /// slot. Returns where each item that moved and stays now sits.
+    ///
+    /// # Errors
+    ///
+    /// A damaged chunk ([`Error::BadData`]) or an SQLite error.
+    pub fn remove_located(
+        &self,
+        connection: &Connection,
+        mut located: HashMap<i64, Slot>,
+    ) -> Result<HashMap<i64, Slot>> {
+        let mut order: Vec<i64> = located.keys().copied().collect();
+        order.sort_unstable();
+        let mut moved = HashMap::new();
+        for id in order {
+            let Some(hole) = located.remove(&id) else {
+                continue;
+            };
+            if let Some(moved_id) = self.swap_remove(connection, hole)? {
+                // The moved item may be one still to remove: it is found at its new place.
+                match located.get_mut(&moved_id) {
+                    Some(slot) => *slot = hole,
+                    None => {
+                        moved.insert(moved_id, hole);
+                    }
+                }
+            }
+        }
+        Ok(moved)
+    }
+    // ANCHOR_END: remove_located
+
+    // ANCHOR: swap_remove
+    /// Empties `hole` by moving the last item of its list into it, and shortens the list by
+    /// one. Returns the id of the item moved, `None` when the hole was the list's last item.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadData`] when the list has no such slot; an SQLite error.
+    pub fn swap_remove(&self, connection: &Connection, hole: Slot) -> Result<Option<i64>> {
+        let bad = |reason: String| Error::BadData {
+            path: format!("table {}", self.name),
+            reason: format!("list {}, chunk {}: {reason}", hole.list, hole.chunk),
+        };
+        let last = self
+            .last_chunk(connection, hole.list)?
+            .filter(|last| last.count > 0)
+            .ok_or_else(|| bad("the list is empty".to_string()))?;
+        let last_slot = last.count - 1;
+        let mut moved = None;
+        if (hole.chunk, hole.slot) != (last.chunk, last_slot) {
+            let (moved_id, item) = self
+                .item_at(connection, hole.list, last.chunk, last_slot)?
+                .ok_or_else(|| bad(format!("no item in slot {last_slot}")))?;
+            let rowid = self.rowid_holding(connection, hole)?;
+            let mut blob =
+                connection.blob_open(MAIN_DB, self.name.as_str(), "ids", rowid, false)?;
+            blob.write_at(&moved_id.to_le_bytes(), hole.slot * ID_BYTES)?;
+            drop(blob);
+            let mut blob =
+                connection.blob_open(MAIN_DB, self.name.as_str(), "items", rowid, false)?;
+            blob.write_at(&item, hole.slot * self.item_bytes)?;
+            drop(blob);
+            moved = Some(moved_id);
+        }
+        if last_slot == 0 {
+            connection.execute(
+                &format!("DELETE FROM {} WHERE rowid = ?1", self.name),
+                [last.rowid],
+            )?;
+        } else {
+            connection
+                .prepare_cached(&format!(
+                    "UPDATE {} SET count = ?1 WHERE rowid = ?2",
+                    self.name
+                ))?
+                .execute(params![last_slot as i64, last.rowid])?;
+        }
+        Ok(moved)
+    }
+    // ANCHOR_END: swap_remove
+
+    /// The rowid of the chunk holding `at`, checked to hold that slot.
+    fn rowid_holding(&self, connection: &Connection, at: Slot) -> Result<i64> {
+        let row: Option<(i64, i64)> = connection
+            .prepare_cached(&format!(
+                "SELECT rowid, count FROM {} WHERE list = ?1 AND chunk = ?2",
+                self.name
+            ))?
+            .query_row(params![at.list, at.chunk], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        match row {
+            Some((rowid, count)) if usize::try_from(count).is_ok_and(|c| at.slot < c) => Ok(rowid),
+            _ => Err(Error::BadData {
+                path: format!("table {}", self.name),
+                reason: format!(
+                    "list {}, chunk {} has no slot {}",
+                    at.list, at.chunk, at.slot
+                ),
+            }),
+        }
+    }
 
     fn not_a_blob(&self, error: rusqlite::types::FromSqlError) -> Error {
         Error::BadData {

@@ -126,3 +126,32 @@ pub fn count(connection: &Connection) -> Result<usize> {
     let n: i64 = connection.query_row("SELECT count(*) FROM vectors", [], |row| row.get(0))?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
+
+/// The ids of `ids` that the `vectors` table does not hold, in the order given.
+///
+/// # Errors
+///
+/// An SQLite error.
+pub fn missing_ids(connection: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
+    let mut statement = connection.prepare_cached("SELECT 1 FROM vectors WHERE id = ?1")?;
+    let mut missing = Vec::new();
+    for &id in ids {
+        if !statement.exists([id])? {
+            missing.push(id);
+        }
+    }
+    Ok(missing)
+}
+
+/// Deletes the rows of `ids` from the `vectors` table.
+///
+/// # Errors
+///
+/// An SQLite error.
+pub fn delete_all(connection: &Connection, ids: &[i64]) -> Result<()> {
+    let mut statement = connection.prepare_cached("DELETE FROM vectors WHERE id = ?1")?;
+    for &id in ids {
+        statement.execute([id])?;
+    }
+    Ok(())
+}

@@ -4,10 +4,13 @@
 //! id and the storage position there (so ids stay unique and a vector can be found by id), and
 //! the vectors themselves in `vector_chunks`, list 0, in position order: position `p` is slot
 //! `p mod 1024` of chunk `p / 1024`.
+//!
+//! A delete in the chunked layout moves the list's last vector into the hole and gives it the
+//! hole's position, so positions stay `0..n` and the arithmetic above stays true.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::chunks::{ChunkTable, CHUNK_CAPACITY};
+use super::chunks::{ChunkTable, Slot, CHUNK_CAPACITY};
 use super::metadata::{Layout, Metadata, VECTOR_CHUNKS};
 use super::rows;
 use crate::error::{Error, Result};
@@ -55,6 +58,54 @@ pub fn store_vectors<V: AsRef<[f32]>>(
     }
 }
 // ANCHOR_END: store_vectors
+
+// ANCHOR: delete_vectors
+/// Deletes the vectors stored under `ids` (each one the collection holds, each once), in the
+/// collection's layout: rows are deleted; a chunk slot is filled with the list's last vector,
+/// whose position follows it.
+///
+/// # Errors
+///
+/// A damaged chunk or position ([`Error::BadData`]); an SQLite error.
+pub fn delete_vectors(connection: &Connection, metadata: &Metadata, ids: &[i64]) -> Result<()> {
+    let chunked = metadata.layout == Layout::Chunks && metadata.dimension.is_some();
+    if !chunked {
+        return rows::delete_all(connection, ids);
+    }
+    let dimension = metadata.dimension.unwrap_or(0);
+    let mut located = std::collections::HashMap::with_capacity(ids.len());
+    for &id in ids {
+        located.insert(id, Slot::of_position(position_of(connection, id)?));
+    }
+    let moved = vector_chunks(dimension).remove_located(connection, located)?;
+    rows::delete_all(connection, ids)?;
+    // Two steps, so that no moved row takes a position another still holds: each position
+    // is unique in the table.
+    let mut set_position =
+        connection.prepare_cached("UPDATE vectors SET position = ?1 WHERE id = ?2")?;
+    for (&id, slot) in &moved {
+        set_position.execute(params![-1 - slot.position(), id])?;
+    }
+    for (&id, slot) in &moved {
+        set_position.execute(params![slot.position(), id])?;
+    }
+    Ok(())
+}
+// ANCHOR_END: delete_vectors
+
+/// The storage position of `id` in the chunked layout.
+fn position_of(connection: &Connection, id: i64) -> Result<usize> {
+    let position: Option<i64> = connection
+        .prepare_cached("SELECT position FROM vectors WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    position
+        .and_then(|p| usize::try_from(p).ok())
+        .ok_or_else(|| Error::BadData {
+            path: "table vectors".to_string(),
+            reason: format!("id {id} has no position"),
+        })
+}
 
 /// The vectors end to end, as the little-endian bytes a chunk stores.
 pub fn vectors_to_bytes<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<u8> {

@@ -3,8 +3,9 @@
 //! Reading the graph back ([`GraphTables::load`]) checks its structure: nodes numbered
 //! `0..n`, lists no longer than their layer allows, links only to nodes on that layer, an entry
 //! point on the top layer, counts that agree with the entry row, and a vector in the collection
-//! for every node. What is left is the other direction: a vector of the collection that no node
-//! stands for is one no search through the graph can return.
+//! for every node but the deleted ones (whose vectors `<name>_deleted` keeps). What is left is
+//! the other direction: a vector of the collection that no node stands for is one no search
+//! through the graph can return.
 
 use std::collections::HashSet;
 

@@ -95,7 +95,7 @@ impl Collection {
 
 /// The collection's own rows: raw vectors (in rows or chunks), or only ids when the codes are
 /// all it keeps.
-fn store_rows<V: AsRef<[f32]>>(
+pub(super) fn store_rows<V: AsRef<[f32]>>(
     connection: &rusqlite::Connection,
     state: &State,
     dimension: usize,

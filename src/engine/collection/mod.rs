@@ -12,6 +12,7 @@
 //! starts by comparing that generation with the file's: if another handle has written since, the
 //! cache is read again before anything is answered or written.
 
+mod delete;
 mod filtered;
 mod indexes;
 mod insert;
@@ -25,6 +26,7 @@ use std::rc::Rc;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use delete::UNKNOWN_IDS_NAMED;
 pub use filtered::{FilteredSearch, Strategy, POST_FILTER_EXPANSION};
 pub use indexes::{IndexInfo, IndexSpec};
 pub use view::CollectionIndex;

@@ -60,6 +60,10 @@ impl StoredIndex for BrokenIndex {
         self.refuse()
     }
 
+    fn remove(&mut self, _connection: &Connection, _ids: &[i64]) -> Result<()> {
+        self.refuse()
+    }
+
     fn search(
         &self,
         _connection: &Connection,
@@ -78,7 +82,15 @@ impl StoredIndex for BrokenIndex {
     fn drop_tables(&self, connection: &Connection) -> Result<()> {
         // Whatever kind it was, its tables are the ones named after it.
         let name = &self.record.name;
-        for suffix in ["lists", "centroids", "codes", "codebook", "nodes", "entry"] {
+        for suffix in [
+            "lists",
+            "centroids",
+            "codes",
+            "codebook",
+            "nodes",
+            "entry",
+            "deleted",
+        ] {
             connection.execute_batch(&format!("DROP TABLE IF EXISTS {name}_{suffix};"))?;
         }
         Ok(())

@@ -509,6 +509,22 @@ impl StoredIndex for IvfIndex {
         self.insert_into_lists(connection, rows.into_iter())
     }
 
+    // ANCHOR: ivf_remove
+    fn remove(&mut self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        if self.layout == Layout::Chunks {
+            return self.chunked_lists().remove(connection, ids);
+        }
+        let mut delete = connection.prepare_cached(&format!(
+            "DELETE FROM {}_lists WHERE id = ?1",
+            self.record.name
+        ))?;
+        for &id in ids {
+            delete.execute([id])?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: ivf_remove
+
     // ANCHOR: ivf_search
     fn search(
         &self,

@@ -58,6 +58,17 @@ impl ChunkedLists {
     }
     // ANCHOR_END: append_filed
 
+    // ANCHOR: ivf_remove_chunked
+    /// Takes the vectors of `ids` out of their lists. Where a vector is filed is not kept (the
+    /// cell its vector is nearest to could tie), so one pass over every list finds them.
+    pub fn remove(&self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        let located = self.table.locate(connection, None, &wanted)?;
+        self.table.remove_located(connection, located)?;
+        Ok(())
+    }
+    // ANCHOR_END: ivf_remove_chunked
+
     // ANCHOR: scan_cell
     /// Scores every vector of `cell` and offers it to `best`, a chunk per kernel call.
     pub fn scan_cell(

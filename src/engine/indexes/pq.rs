@@ -485,6 +485,26 @@ impl StoredIndex for PqIndex {
     }
     // ANCHOR_END: pq_add
 
+    // ANCHOR: pq_remove
+    fn remove(&mut self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        if self.layout == Layout::Chunks {
+            let table = self.code_chunks();
+            let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+            let located = table.locate(connection, Some(0), &wanted)?;
+            table.remove_located(connection, located)?;
+            return Ok(());
+        }
+        let mut delete = connection.prepare_cached(&format!(
+            "DELETE FROM {}_codes WHERE id = ?1",
+            self.record.name
+        ))?;
+        for &id in ids {
+            delete.execute([id])?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: pq_remove
+
     // ANCHOR: pq_search
     fn search(
         &self,

@@ -6,6 +6,15 @@
 //! graph is always searched in memory, whatever the scan mode: a walk hops from node to node in
 //! an order no one can predict, and one B-tree lookup per hop would cost more than all the
 //! distances of the search. (hnswlib and FAISS hold their graphs in memory too.)
+//!
+//! Deleting from a graph is harder than adding to it: a node is also a road. Other nodes'
+//! lists lead through it, and cutting it out could leave a part of the graph that no walk
+//! reaches. So a delete only marks the node (hnswlib's `markDelete`): searches walk through it
+//! and never return it. Deleted nodes still cost hops and beam slots, so past
+//! [`REBUILD_DELETED_SHARE`] of the graph the graph is built again from the live vectors, as
+//! `svdb compact` does at any share. Rebuilding rather than repairing the lists that point at
+//! deleted nodes (hnswlib's neighbour repair) keeps one code path, the build, whose recall
+//! is measured; it costs a build, paid once per fifth of the graph deleted.
 
 use std::cell::OnceCell;
 use std::collections::BTreeSet;
@@ -27,6 +36,11 @@ use crate::sqlite_store::stored_vectors::read_all_vectors;
 use crate::sqlite_store::Metadata;
 use crate::utils::timing::measure;
 use crate::validation::check_vector;
+
+// ANCHOR: rebuild_share
+/// The share of deleted nodes past which a delete builds the graph again from the live vectors.
+pub const REBUILD_DELETED_SHARE: f64 = 0.2;
+// ANCHOR_END: rebuild_share
 
 /// A graph index kept in a collection's file.
 #[derive(Debug)]
@@ -153,6 +167,66 @@ impl HnswIndex {
         Ok(self.memory.get_or_init(|| hnsw))
     }
 
+    /// How many nodes stand for deleted vectors (the graph is read if it is not yet).
+    ///
+    /// # Errors
+    ///
+    /// A damaged graph.
+    pub fn deleted_nodes(&self, connection: &Connection) -> Result<usize> {
+        Ok(self.graph(connection)?.deleted_count())
+    }
+
+    // ANCHOR: rebuild_from_live
+    /// Builds the graph again on the collection's vectors, leaving out `leaving` (vectors
+    /// being deleted in this transaction) and every deleted node, inside a write transaction.
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
+    pub fn rebuild_from_live(&mut self, connection: &Connection, leaving: &[i64]) -> Result<()> {
+        let leaving: std::collections::HashSet<i64> = leaving.iter().copied().collect();
+        let (ids, vectors) = read_all_vectors(connection, &self.collection)?;
+        let (ids, vectors): (Vec<i64>, Vec<Vec<f32>>) = ids
+            .into_iter()
+            .zip(vectors)
+            .filter(|(id, _)| !leaving.contains(id))
+            .unzip();
+        let collection = Metadata {
+            metric: self.record.metric,
+            ..self.collection.clone()
+        };
+        let tables = GraphTables::new(&self.record.name);
+        let hnsw = if ids.is_empty() {
+            // Nothing left to link: an empty graph, which the build refuses to make.
+            let dimension = self.collection.dimension.unwrap_or(0);
+            let empty = Hnsw::new(self.settings, self.record.metric, dimension);
+            tables.drop(connection)?;
+            tables.create(connection)?;
+            tables.write(connection, &empty, std::iter::empty())?;
+            empty
+        } else {
+            let rebuilt = HnswIndex::build(
+                connection,
+                &self.record.name,
+                &self.settings,
+                &collection,
+                (&ids, &vectors),
+            )?;
+            rebuilt
+                .memory
+                .into_inner()
+                .ok_or_else(|| Error::BadIndexRecord {
+                    index: self.record.name.clone(),
+                    reason: "a graph built and not kept".to_string(),
+                })?
+        };
+        self.summary = Summary::of(hnsw.graph());
+        self.memory = OnceCell::new();
+        let _ = self.memory.set(hnsw);
+        Ok(())
+    }
+    // ANCHOR_END: rebuild_from_live
+
     /// The beam width of a search: the query's own `ef`, never below `k`, or the index's
     /// default raised to `k`.
     fn beam(&self, params: &SearchParams) -> Result<usize> {
@@ -191,6 +265,7 @@ impl StoredIndex for HnswIndex {
             return Ok(()); // just loaded, so present
         };
         let mut changed = BTreeSet::new();
+        free_ids_held_by_deleted_nodes(hnsw, ids, &mut changed)?;
         for (&id, vector) in ids.iter().zip(vectors) {
             hnsw.insert(id, vector, &mut changed);
         }
@@ -199,6 +274,40 @@ impl StoredIndex for HnswIndex {
         Ok(())
     }
     // ANCHOR_END: hnsw_add
+
+    // ANCHOR: hnsw_remove
+    fn remove(&mut self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        self.graph(connection)?;
+        let Some(hnsw) = self.memory.get_mut() else {
+            return Ok(()); // just loaded, so present
+        };
+        let node_of: std::collections::HashMap<i64, u32> = (0u32..)
+            .zip(hnsw.ids().iter().copied())
+            .filter(|&(node, _)| !hnsw.is_deleted(node))
+            .map(|(node, id)| (id, node))
+            .collect();
+        let marked: Vec<u32> = ids
+            .iter()
+            .filter_map(|id| node_of.get(id).copied())
+            .collect();
+        let floor = hnsw.smallest_id();
+        for (below, &node) in (1i64..).zip(&marked) {
+            hnsw.mark_deleted(node, placeholder(floor, below)?);
+        }
+        let share = hnsw.deleted_count() as f64 / hnsw.len().max(1) as f64;
+        if share > REBUILD_DELETED_SHARE {
+            log::info!(
+                "index {}: {:.0} % of the graph deleted, building it again",
+                self.record.name,
+                100.0 * share
+            );
+            return self.rebuild_from_live(connection, ids);
+        }
+        GraphTables::new(&self.record.name).write_deleted(connection, hnsw, &marked)?;
+        self.summary = Summary::of(hnsw.graph());
+        Ok(())
+    }
+    // ANCHOR_END: hnsw_remove
 
     fn search(
         &self,
@@ -234,6 +343,20 @@ impl StoredIndex for HnswIndex {
 
     fn preload(&self, connection: &Connection) -> Result<()> {
         self.graph(connection).map(|_| ())
+    }
+
+    // ANCHOR: hnsw_compact
+    fn compact(&mut self, connection: &Connection) -> Result<()> {
+        if self.deleted_nodes(connection)? == 0 {
+            return Ok(());
+        }
+        self.rebuild_from_live(connection, &[])
+    }
+    // ANCHOR_END: hnsw_compact
+
+    fn deleted_entries(&self, connection: &Connection) -> Result<usize> {
+        // Counted in the file, not in the graph: `svdb info` must not need a readable graph.
+        GraphTables::new(&self.record.name).count_deleted(connection)
     }
 
     fn forget_memory(&mut self) {
@@ -282,6 +405,46 @@ impl StoredIndex for HnswIndex {
             ),
         })
     }
+}
+
+/// The placeholder `below` under `floor`, an id no node holds, for a node being deleted.
+fn placeholder(floor: i64, below: i64) -> Result<i64> {
+    floor
+        .checked_sub(below)
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "ids",
+            reason: "ids reach down to i64::MIN: no id is left free for a deleted graph node"
+                .to_string(),
+        })
+}
+
+/// Gives a new placeholder to every deleted node whose placeholder is one of the `ids` about
+/// to be inserted, so that each id stays unique in the nodes table.
+fn free_ids_held_by_deleted_nodes(
+    hnsw: &mut Hnsw,
+    ids: &[i64],
+    changed: &mut BTreeSet<u32>,
+) -> Result<()> {
+    if hnsw.deleted_count() == 0 {
+        return Ok(());
+    }
+    let incoming: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let holding: Vec<u32> = (0u32..)
+        .zip(hnsw.ids())
+        .filter(|&(node, id)| hnsw.is_deleted(node) && incoming.contains(id))
+        .map(|(node, _)| node)
+        .collect();
+    // Below every id held and every id coming: free now, and after the insert.
+    let floor = incoming
+        .iter()
+        .copied()
+        .min()
+        .map_or(hnsw.smallest_id(), |lowest| lowest.min(hnsw.smallest_id()));
+    for (below, node) in (1i64..).zip(holding) {
+        hnsw.mark_deleted(node, placeholder(floor, below)?);
+        changed.insert(node);
+    }
+    Ok(())
 }
 
 // ANCHOR: graph_bytes

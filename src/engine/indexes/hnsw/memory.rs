@@ -21,8 +21,12 @@ pub struct Hnsw {
     pub(super) settings: HnswSettings,
     pub(super) graph: Graph,
     pub(super) space: Space,
-    /// The collection's id of each node.
+    /// The collection's id of each node (a placeholder for a deleted one).
     pub(super) ids: Vec<i64>,
+    /// Which nodes stand for deleted vectors: walked through, never returned.
+    pub(super) deleted: Vec<bool>,
+    /// How many of `deleted` are set.
+    pub(super) deleted_count: usize,
     /// Visited sets left by earlier searches, to reuse rather than allocate.
     visited: Mutex<Vec<Visited>>,
 }
@@ -41,11 +45,14 @@ impl Hnsw {
 
     /// A graph read back from its parts.
     pub fn from_parts(settings: HnswSettings, graph: Graph, space: Space, ids: Vec<i64>) -> Self {
+        let n = ids.len();
         Hnsw {
             settings,
             graph,
             space,
             ids,
+            deleted: vec![false; n],
+            deleted_count: 0,
             visited: Mutex::new(Vec::new()),
         }
     }
@@ -75,6 +82,38 @@ impl Hnsw {
         &self.ids
     }
 
+    /// How many nodes stand for deleted vectors.
+    pub fn deleted_count(&self) -> usize {
+        self.deleted_count
+    }
+
+    /// Whether `node` stands for a deleted vector.
+    pub fn is_deleted(&self, node: u32) -> bool {
+        self.deleted.get(node as usize).copied().unwrap_or(false)
+    }
+
+    // ANCHOR: hnsw_mark_deleted
+    /// Marks `node` deleted and gives it `placeholder` for an id, so that the vector's id is
+    /// free for a new node. The node keeps its links and its vector: other nodes' lists lead
+    /// through it, and cutting it out would cut those roads.
+    pub fn mark_deleted(&mut self, node: u32, placeholder: i64) {
+        let Some(flag) = self.deleted.get_mut(node as usize) else {
+            return;
+        };
+        if !*flag {
+            *flag = true;
+            self.deleted_count += 1;
+        }
+        self.ids[node as usize] = placeholder;
+    }
+    // ANCHOR_END: hnsw_mark_deleted
+
+    /// The smallest id any node holds (0 for an empty graph): placeholders for deleted nodes
+    /// are taken below it, where no node's id is.
+    pub fn smallest_id(&self) -> i64 {
+        self.ids.iter().copied().min().unwrap_or(0)
+    }
+
     // ANCHOR: hnsw_insert
     /// Adds `vector` under `id` as a new node and links it into the graph; adds to `changed`
     /// every node whose lists changed, so that only those are written back.
@@ -85,6 +124,7 @@ impl Hnsw {
             .add_node(random_level(self.settings.seed, number, self.settings.m));
         self.space.push(vector);
         self.ids.push(id);
+        self.deleted.push(false);
         let linking = Linking {
             ef_construction: self.settings.ef_construction,
             selection: self.settings.selection,
@@ -113,7 +153,12 @@ impl Hnsw {
     /// As [`search`](Self::search), with how many distances the beam search on layer 0
     /// computed: the work a beam of `ef` costs (chapter 13 compares it with FAISS's).
     pub fn search_counting(&self, query: &[f32], k: usize, ef: usize) -> (Vec<Neighbour>, usize) {
-        self.search_accepting(query, k, ef, (|_| true, FilteredWalk::Through))
+        // ANCHOR: hnsw_skip_deleted
+        // A deleted node is walked through like any other and never returned: the accept test
+        // of a filtered search, with "not deleted" as the filter.
+        let live = |node: u32| !self.is_deleted(node);
+        self.search_accepting(query, k, ef, (live, FilteredWalk::Through))
+        // ANCHOR_END: hnsw_skip_deleted
     }
 
     // ANCHOR: hnsw_search_allowed
@@ -127,9 +172,11 @@ impl Hnsw {
         walk: FilteredWalk,
     ) -> (Vec<Neighbour>, usize) {
         let accept = |node: u32| {
-            self.ids
-                .get(node as usize)
-                .is_some_and(|&id| allowed.contains(id))
+            !self.is_deleted(node)
+                && self
+                    .ids
+                    .get(node as usize)
+                    .is_some_and(|&id| allowed.contains(id))
         };
         self.search_accepting(query, k, ef, (accept, walk))
     }

@@ -11,6 +11,12 @@
 //! vectors, each put in the place of the node that stands for its id. Every write happens
 //! inside the collection's transaction, so a process killed during a build or an insert leaves
 //! the graph as it was before, or as it is after, with the vectors to match.
+//!
+//! `<name>_deleted` lists the nodes whose vectors were deleted from the collection, with a copy
+//! of each vector: a deleted node stays in the graph as a road other nodes' lists lead through
+//! (its row keeps its links, under a placeholder id), so loading the graph needs its vector
+//! after the collection has let it go. The table is created by the first delete: a graph
+//! never deleted from (and every file written before deletes existed) has none.
 
 use std::collections::HashMap;
 
@@ -23,6 +29,7 @@ use super::{HnswSettings, MAX_LEVEL};
 use crate::error::{Error, Result};
 use crate::sqlite_store::stored_vectors::for_each_vector;
 use crate::sqlite_store::Metadata;
+use crate::vector_blob::{blob_to_vector, vector_to_blob};
 
 /// What the entry row says: where searches start, and how large the graph is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +58,7 @@ impl Summary {
 pub struct GraphTables {
     nodes: String,
     entry: String,
+    deleted: String,
 }
 
 impl GraphTables {
@@ -58,6 +66,7 @@ impl GraphTables {
         GraphTables {
             nodes: format!("{name}_nodes"),
             entry: format!("{name}_entry"),
+            deleted: format!("{name}_deleted"),
         }
     }
 
@@ -90,11 +99,97 @@ impl GraphTables {
     }
     // ANCHOR_END: graph_tables
 
+    /// Creates the table of deleted nodes, if it is not there yet.
+    pub fn create_deleted(&self, connection: &Connection) -> Result<()> {
+        connection.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                 node   INTEGER PRIMARY KEY,  -- a node whose vector the collection deleted
+                 vector BLOB NOT NULL         -- that vector, to keep routing through the node
+             );",
+            self.deleted
+        ))?;
+        Ok(())
+    }
+
+    // ANCHOR: write_deleted
+    /// Records `nodes` as deleted: their vectors kept here, their rows rewritten with the
+    /// placeholder ids the graph gave them.
+    pub fn write_deleted(&self, connection: &Connection, hnsw: &Hnsw, nodes: &[u32]) -> Result<()> {
+        self.create_deleted(connection)?;
+        let mut insert = connection.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO {} (node, vector) VALUES (?1, ?2)",
+            self.deleted
+        ))?;
+        for &node in nodes {
+            insert.execute(params![node, vector_to_blob(hnsw.space().vector(node))])?;
+        }
+        self.write(connection, hnsw, nodes.iter().copied())
+    }
+    // ANCHOR_END: write_deleted
+
+    /// How many nodes the table of deleted nodes lists (0 when there is no such table), read
+    /// without loading the graph.
+    pub fn count_deleted(&self, connection: &Connection) -> Result<usize> {
+        if !self.has_deleted_table(connection)? {
+            return Ok(0);
+        }
+        let n: i64 = connection.query_row(
+            &format!("SELECT count(*) FROM {}", self.deleted),
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn has_deleted_table(&self, connection: &Connection) -> Result<bool> {
+        Ok(connection.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [&self.deleted],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The deleted nodes and their vectors, checked against the graph's `n` nodes and the
+    /// `dimension`; none when the table does not exist.
+    fn read_deleted(
+        &self,
+        connection: &Connection,
+        n: usize,
+        dimension: usize,
+    ) -> Result<Vec<(u32, Vec<f32>)>> {
+        if !self.has_deleted_table(connection)? {
+            return Ok(Vec::new());
+        }
+        let bad = |reason: String| Error::BadData {
+            path: format!("table {}", self.deleted),
+            reason,
+        };
+        let mut statement =
+            connection.prepare(&format!("SELECT node, vector FROM {}", self.deleted))?;
+        let mut rows = statement.query([])?;
+        let mut deleted = Vec::new();
+        while let Some(row) = rows.next()? {
+            let node: i64 = row.get(0)?;
+            let node = u32::try_from(node)
+                .ok()
+                .filter(|&node| (node as usize) < n)
+                .ok_or_else(|| bad(format!("node {node} of a graph of {n}")))?;
+            let blob = row
+                .get_ref(1)?
+                .as_blob()
+                .map_err(|e| bad(format!("node {node}: {e}")))?;
+            let vector =
+                blob_to_vector(blob, dimension).map_err(|e| bad(format!("node {node}: {e}")))?;
+            deleted.push((node, vector));
+        }
+        Ok(deleted)
+    }
+
     /// Drops both tables, if they exist.
     pub fn drop(&self, connection: &Connection) -> Result<()> {
         connection.execute_batch(&format!(
-            "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
-            self.nodes, self.entry
+            "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
+            self.nodes, self.entry, self.deleted
         ))?;
         Ok(())
     }
@@ -201,11 +296,18 @@ impl GraphTables {
         let dimension = collection.dimension.unwrap_or(0);
         let (graph, ids) = self.read_graph(connection, settings.m, summary)?;
         let mut space = Space::zeroed(collection.metric, dimension, ids.len());
+        let deleted = self.read_deleted(connection, ids.len(), dimension)?;
+        let mut filled = vec![false; ids.len()];
+        for (node, vector) in &deleted {
+            space.set(*node, vector);
+            filled[*node as usize] = true;
+        }
+        // A deleted node's id is a placeholder: it is not looked for in the collection.
         let node_of: HashMap<i64, u32> = (0u32..)
             .zip(ids.iter().copied())
+            .filter(|(n, _)| !filled[*n as usize])
             .map(|(n, id)| (id, n))
             .collect();
-        let mut filled = vec![false; ids.len()];
         for_each_vector(connection, collection, |id, vector| {
             if let Some(&node) = node_of.get(&id) {
                 space.set(node, vector);
@@ -219,7 +321,12 @@ impl GraphTables {
                 ids[node]
             )));
         }
-        Ok(Hnsw::from_parts(settings, graph, space, ids))
+        let mut hnsw = Hnsw::from_parts(settings, graph, space, ids);
+        for (node, _) in deleted {
+            let placeholder = hnsw.ids()[node as usize];
+            hnsw.mark_deleted(node, placeholder);
+        }
+        Ok(hnsw)
     }
     // ANCHOR_END: load_graph
 

@@ -329,6 +329,10 @@ impl StoredIndex for IvfPqIndex {
     }
     // ANCHOR_END: ivfpq_add
 
+    fn remove(&mut self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        self.lists.remove(connection, ids)
+    }
+
     // ANCHOR: ivfpq_search
     fn search(
         &self,

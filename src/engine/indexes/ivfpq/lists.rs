@@ -124,6 +124,31 @@ impl Lists {
         Ok(())
     }
 
+    // ANCHOR: ivfpq_remove
+    /// Takes the codes of `ids` out of their lists: a row delete each in the row layout; in
+    /// the chunked one, one pass over every list finds them (a vector's cell is not kept), and
+    /// each hole is filled with its list's last code, as the inverted file's lists do.
+    ///
+    /// # Errors
+    ///
+    /// A damaged chunk; an SQLite error.
+    pub fn remove(&self, connection: &Connection, ids: &[i64]) -> Result<()> {
+        if self.layout == Layout::Chunks {
+            let table = self.chunks();
+            let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+            let located = table.locate(connection, None, &wanted)?;
+            table.remove_located(connection, located)?;
+            return Ok(());
+        }
+        let mut delete =
+            connection.prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", self.table))?;
+        for &id in ids {
+            delete.execute([id])?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: ivfpq_remove
+
     // ANCHOR: visit_cell
     /// Calls `visit(ids, codes)` with the contents of `cell`, read from the file: a chunk at a
     /// time in the chunked layout, the whole cell at once in the row layout.
