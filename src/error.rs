@@ -133,6 +133,10 @@ pub enum Error {
     #[error("index {index:?} cannot rank by the {metric} metric (product quantization estimates euclidean distances only)")]
     MetricNotSupported { index: String, metric: Metric },
 
+    /// Two collections to be joined rank vectors by different metrics.
+    #[error("the collections rank by different metrics: {expected} here, {found} in the other")]
+    MetricMismatch { expected: Metric, found: Metric },
+
     /// `svdb check` (or [`check_file`](crate::engine::check::check_file)) found problems.
     #[error("{path}: {problems} problem(s) found")]
     CheckFailed { path: String, problems: usize },

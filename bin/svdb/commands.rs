@@ -7,7 +7,7 @@ use serde::Serialize;
 use simple_vector_db::datasets::attributes_csv::load_attributes;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::engine::check::{check_file, Problem};
-use simple_vector_db::engine::collection::Strategy;
+use simple_vector_db::engine::collection::{Exported, Strategy};
 use simple_vector_db::engine::indexes::Selection;
 use simple_vector_db::engine::neighbour::ids_of;
 use simple_vector_db::engine::scan::ScanMode;
@@ -49,6 +49,9 @@ pub enum Command {
     /// Rewrites what deletes left behind (a graph is built again on the live vectors), then
     /// VACUUMs the file; prints its size before and after.
     Compact(DbArgs),
+    /// Adds another collection's vectors (with their ids and attributes) to a collection and
+    /// its indexes, all or nothing; ids both hold are refused unless --renumber.
+    Merge(MergeArgs),
     /// Checks a file: SQLite's integrity check, then every table against the others. Exits with
     /// 1 when a problem is found.
     Check(DbArgs),
@@ -108,6 +111,22 @@ pub struct DeleteArgs {
     /// The ids to delete: a 1-D int64 .npy file.
     #[arg(long, value_name = "IDS.npy")]
     ids_file: Option<PathBuf>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The collection that receives the vectors.
+    #[arg(long, value_name = "A.db")]
+    into: PathBuf,
+    /// The collection whose vectors are added (left unchanged).
+    #[arg(value_name = "B.db")]
+    from: PathBuf,
+    /// Give the added vectors fresh ids, after the largest one stored, instead of their own.
+    #[arg(long)]
+    renumber: bool,
     /// Print a JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -286,6 +305,7 @@ pub enum Prepared {
         Option<Attributes>,
     ),
     Compact(DbArgs, Collection),
+    Merge(MergeArgs, Collection, Metric, Exported),
     Check(DbArgs),
 }
 
@@ -310,6 +330,7 @@ impl Command {
                 Ok(Prepared::Info(args, collection))
             }
             Command::Delete(args) => prepare_delete(args),
+            Command::Merge(args) => prepare_merge(args),
             Command::Upsert(args) => prepare_upsert(args),
             Command::Compact(args) => {
                 let collection = Collection::open_existing(&args.db)?;
@@ -355,6 +376,9 @@ impl Prepared {
             Prepared::Eval(prepared) => prepared.run(),
             Prepared::Info(args, collection) => run_info(&args, &collection),
             Prepared::Delete(args, collection, ids) => run_delete(&args, collection, &ids),
+            Prepared::Merge(args, collection, metric, exported) => {
+                run_merge(&args, collection, metric, exported)
+            }
             Prepared::Upsert(args, collection, vectors, ids, attributes) => {
                 run_upsert(&args, collection, &vectors, &ids, attributes.as_ref())
             }
@@ -903,6 +927,75 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Opens both files and checks, before any write, what would refuse the merge: the metric,
+/// the dimension and, unless renumbering, ids both hold.
+fn prepare_merge(args: MergeArgs) -> Result<Prepared> {
+    let into = Collection::open_existing(&args.into)?;
+    let from = Collection::open_existing(&args.from)?;
+    if from.metric() != into.metric() {
+        return Err(Error::MetricMismatch {
+            expected: into.metric(),
+            found: from.metric(),
+        });
+    }
+    if let (Some(expected), Some(found)) = (into.dimension(), from.dimension()) {
+        if expected != found {
+            return Err(Error::DimensionMismatch { expected, found });
+        }
+    }
+    let exported = from.export()?;
+    if !args.renumber {
+        let missing: std::collections::HashSet<i64> =
+            into.missing_ids(&exported.0)?.into_iter().collect();
+        if let Some(&taken) = exported.0.iter().find(|id| !missing.contains(id)) {
+            return Err(Error::DuplicateId(taken));
+        }
+    }
+    let metric = from.metric();
+    Ok(Prepared::Merge(args, into, metric, exported))
+}
+
+#[derive(Serialize)]
+struct MergeReport {
+    into: String,
+    from: String,
+    added: usize,
+    renumbered: bool,
+    count: usize,
+}
+
+fn run_merge(
+    args: &MergeArgs,
+    mut collection: Collection,
+    metric: Metric,
+    exported: Exported,
+) -> Result<()> {
+    let merged = collection.merge_exported(metric, exported, args.renumber)?;
+    let report = MergeReport {
+        into: args.into.display().to_string(),
+        from: args.from.display().to_string(),
+        added: merged.added,
+        renumbered: merged.renumbered,
+        count: collection.len()?,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    say!(
+        "merged {} vectors from {} into {}{} ({} stored)",
+        report.added,
+        report.from,
+        report.into,
+        if report.renumbered {
+            ", renumbered"
+        } else {
+            ""
+        },
+        report.count
+    );
     Ok(())
 }
 

@@ -210,6 +210,58 @@ pub fn delete(connection: &Connection, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
+/// The attributes of `ids`, in their order (a vector without a row has no value in any
+/// column); `None` when the collection has no attributes.
+///
+/// # Errors
+///
+/// [`Error::BadData`] for a value of the wrong type in a column; an SQLite error.
+pub fn read_rows(connection: &Connection, ids: &[i64]) -> Result<Option<Attributes>> {
+    let columns = read_schema(connection)?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    // The names were checked against the rules of `check_attribute_name`: safe in SQL.
+    let names: Vec<String> = columns.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    let mut select = connection.prepare_cached(&format!(
+        "SELECT {} FROM attributes WHERE id = ?1",
+        names.join(", ")
+    ))?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let mut found = select.query([id])?;
+        let values = match found.next()? {
+            None => vec![None; columns.len()],
+            Some(row) => columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, kind))| value_at(row, i, *kind, name, id))
+                .collect::<Result<_>>()?,
+        };
+        rows.push(values);
+    }
+    Ok(Some(Attributes { columns, rows }))
+}
+
+/// Column `i` of `row`, read as `kind`.
+fn value_at(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+    kind: AttributeType,
+    name: &str,
+    id: i64,
+) -> Result<Option<Value>> {
+    let value = match kind {
+        AttributeType::Integer => row.get::<_, Option<i64>>(i).map(|v| v.map(Value::Integer)),
+        AttributeType::Real => row.get::<_, Option<f64>>(i).map(|v| v.map(Value::Real)),
+        AttributeType::Text => row.get::<_, Option<String>>(i).map(|v| v.map(Value::Text)),
+    };
+    value.map_err(|e| Error::BadData {
+        path: "table attributes".to_string(),
+        reason: format!("id {id}, column {name}: {e}"),
+    })
+}
+
 fn create_tables(connection: &Connection, columns: &Schema) -> Result<()> {
     connection.execute_batch(
         "CREATE TABLE attribute_columns (

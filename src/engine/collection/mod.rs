@@ -16,6 +16,7 @@ mod delete;
 mod filtered;
 mod indexes;
 mod insert;
+mod merge;
 mod search;
 mod view;
 
@@ -29,6 +30,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub use delete::UNKNOWN_IDS_NAMED;
 pub use filtered::{FilteredSearch, Strategy, POST_FILTER_EXPANSION};
 pub use indexes::{IndexInfo, IndexSpec};
+pub use merge::{Exported, Merged};
 pub use view::CollectionIndex;
 
 use crate::distances::Metric;
