@@ -935,17 +935,7 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
 fn prepare_merge(args: MergeArgs) -> Result<Prepared> {
     let into = Collection::open_existing(&args.into)?;
     let from = Collection::open_existing(&args.from)?;
-    if from.metric() != into.metric() {
-        return Err(Error::MetricMismatch {
-            expected: into.metric(),
-            found: from.metric(),
-        });
-    }
-    if let (Some(expected), Some(found)) = (into.dimension(), from.dimension()) {
-        if expected != found {
-            return Err(Error::DimensionMismatch { expected, found });
-        }
-    }
+    into.check_mergeable(from.metric(), from.dimension())?;
     let exported = from.export()?;
     if !args.renumber {
         let missing: std::collections::HashSet<i64> =

@@ -58,17 +58,7 @@ impl Collection {
         (ids, vectors, attributes): Exported,
         renumber: bool,
     ) -> Result<Merged> {
-        if metric != self.metric() {
-            return Err(Error::MetricMismatch {
-                expected: self.metric(),
-                found: metric,
-            });
-        }
-        if let (Some(expected), Some(found)) = (self.dimension(), vectors.first().map(Vec::len)) {
-            if expected != found {
-                return Err(Error::DimensionMismatch { expected, found });
-            }
-        }
+        self.check_mergeable(metric, vectors.first().map(Vec::len))?;
         let given = (!renumber).then_some(ids.as_slice());
         let stored = match &attributes {
             Some(attributes) => self.insert_with_attributes(&vectors, given, attributes)?,
@@ -81,6 +71,30 @@ impl Collection {
         })
     }
     // ANCHOR_END: merge_from
+
+    /// Whether vectors of `dimension` ranked by `metric` can join this collection.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MetricMismatch`], [`Error::DimensionMismatch`].
+    pub fn check_mergeable(
+        &self,
+        metric: crate::distances::Metric,
+        dimension: Option<usize>,
+    ) -> Result<()> {
+        if metric != self.metric() {
+            return Err(Error::MetricMismatch {
+                expected: self.metric(),
+                found: metric,
+            });
+        }
+        if let (Some(expected), Some(found)) = (self.dimension(), dimension) {
+            if expected != found {
+                return Err(Error::DimensionMismatch { expected, found });
+            }
+        }
+        Ok(())
+    }
 
     /// Every vector with its id, in id order, and the attributes of each if the collection
     /// has any, read in one transaction.
