@@ -173,20 +173,32 @@ fn a_reopened_index_answers_exactly_as_the_one_built_and_both_modes_agree() {
         collection
             .create_index("ivfpq", &ivfpq(NLIST, 4))
             .expect("builds");
-        let params = SearchParams::k(10).with_n_probes(3);
-        let built = answers(&mut collection, &params, &queries);
-        let (streamed, preloaded) = built.split_at(queries.len());
-        assert_eq!(
-            streamed, preloaded,
-            "{layout:?}: streamed and preloaded agree"
-        );
+        // Re-ranked preloaded, the vectors come from memory; streamed, from SQLite.
+        let settings = [
+            SearchParams::k(10).with_n_probes(3),
+            SearchParams::k(10).with_n_probes(3).with_rerank(50),
+        ];
+        let built: Vec<_> = settings
+            .iter()
+            .map(|params| answers(&mut collection, params, &queries))
+            .collect();
+        for (params, built) in settings.iter().zip(&built) {
+            let (streamed, preloaded) = built.split_at(queries.len());
+            assert_eq!(
+                streamed, preloaded,
+                "{layout:?} {params:?}: streamed and preloaded agree"
+            );
+        }
+        assert_ne!(built[0], built[1], "re-ranking changed the answers");
         drop(collection);
         let mut reopened = Collection::open_existing(&path).expect("reopens");
-        assert_eq!(
-            answers(&mut reopened, &params, &queries),
-            built,
-            "{layout:?}: the same scores, bit for bit"
-        );
+        for (params, built) in settings.iter().zip(&built) {
+            assert_eq!(
+                &answers(&mut reopened, params, &queries),
+                built,
+                "{layout:?} {params:?}: the same scores, bit for bit"
+            );
+        }
         assert_eq!(check_file(&path).expect("opens"), []);
     }
 }

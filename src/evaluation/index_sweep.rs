@@ -374,6 +374,9 @@ pub fn run_index_sweep(
     built?;
     if sweep.mode == ScanMode::Preloaded {
         collection.preload(Some(name))?; // loading is start-up work, not a query's
+        if sweep.rerank.iter().any(|&depth| depth > 0) {
+            collection.preload(None)?; // the vectors re-ranking reads, as FAISS keeps them
+        }
     }
     let index = collection.as_index(Some(name));
     let bytes = index.bytes_per_vector();

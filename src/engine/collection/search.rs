@@ -2,14 +2,40 @@
 
 use super::indexes::find;
 use super::{Collection, State};
-use crate::engine::scan::{BlockScorer, ScanMode, VectorMatrix};
-use crate::engine::{Neighbour, SearchParams};
+use crate::engine::indexes::rerank::rerank_in_memory;
+use crate::engine::scan::{BlockScorer, Lookup, ScanMode, VectorMatrix};
+use crate::engine::stored_index::StoredIndex;
+use crate::engine::{IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
 use crate::sqlite_store::stored_vectors::{for_each_vector, for_each_vector_chunk};
 use crate::sqlite_store::{rows, Layout, StoreKind};
 use crate::top_k::TopK;
 use crate::validation::check_vector;
 use crate::vector_blob::blob_as_vector;
+
+// ANCHOR: rerank_from_memory
+/// How many candidates to ask a compressed index for when this handle re-ranks them itself,
+/// from the vectors it holds in memory: only when preloaded, with a re-ranking asked for, on an
+/// index of codes, and with vectors found by id without a scan.
+fn rerank_from_memory(
+    mode: ScanMode,
+    state: &State,
+    index: &dyn StoredIndex,
+    params: &SearchParams,
+) -> Option<usize> {
+    let compressed = matches!(index.record().kind, IndexKind::Pq | IndexKind::IvfPq);
+    let findable = state
+        .memory
+        .get()
+        .is_none_or(|matrix| matrix.lookup() != Lookup::Scan);
+    let depth = params.rerank.filter(|&depth| depth > 0)?;
+    (mode == ScanMode::Preloaded
+        && state.metadata.kind == StoreKind::Vectors
+        && compressed
+        && findable)
+        .then_some(depth.max(params.k))
+}
+// ANCHOR_END: rerank_from_memory
 
 impl Collection {
     // ANCHOR: search
@@ -54,6 +80,20 @@ impl Collection {
             Some(name) => {
                 let index = find(state, name)?;
                 check_up_to_date(index, state, name)?;
+                if let Some(depth) = rerank_from_memory(self.mode, state, index, params) {
+                    let candidates = SearchParams {
+                        k: depth,
+                        rerank: None,
+                        ..params.clone()
+                    };
+                    let candidates =
+                        index.search(connection, &state.metadata, query, &candidates, self.mode)?;
+                    let matrix = memory_of(connection, state)?;
+                    let metric = state.metadata.metric;
+                    return Ok(rerank_in_memory(
+                        matrix, metric, query, candidates, params.k,
+                    ));
+                }
                 index.search(connection, &state.metadata, query, params, self.mode)
             }
         })

@@ -5,10 +5,16 @@
 //! k-th estimate. Asking the codes for more candidates than k (`rerank` of them) and scoring
 //! those with the collection's raw vectors puts the true neighbours back in order, for the
 //! price of reading `rerank` vectors per query. FAISS's `IndexRefineFlat` does the same.
+//!
+//! Where those vectors come from decides what re-ranking costs: a read from SQLite per
+//! candidate (a few microseconds each), or, when the collection's vectors are preloaded, a
+//! look-up in memory, as FAISS keeps its second copy of the vectors.
 
 use rusqlite::Connection;
 
+use crate::distances::Metric;
 use crate::engine::neighbour::sort_best_first;
+use crate::engine::scan::VectorMatrix;
 use crate::engine::Neighbour;
 use crate::error::Result;
 use crate::sqlite_store::stored_vectors::read_vectors;
@@ -38,3 +44,27 @@ pub fn rerank_exactly(
     Ok(exact)
 }
 // ANCHOR_END: rerank
+
+// ANCHOR: rerank_in_memory
+/// As [`rerank_exactly`], the vectors looked up in `matrix` (the collection's vectors held in
+/// memory) rather than read from SQLite.
+pub fn rerank_in_memory(
+    matrix: &VectorMatrix,
+    metric: Metric,
+    query: &[f32],
+    candidates: Vec<Neighbour>,
+    k: usize,
+) -> Vec<Neighbour> {
+    let mut exact: Vec<Neighbour> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            matrix
+                .vector_of(c.id)
+                .map(|v| Neighbour::new(c.id, metric.score(query, v)))
+        })
+        .collect();
+    sort_best_first(&mut exact, metric);
+    exact.truncate(k);
+    exact
+}
+// ANCHOR_END: rerank_in_memory
