@@ -49,6 +49,9 @@ pub enum Command {
     /// Rewrites what deletes left behind (a graph is built again on the live vectors), then
     /// VACUUMs the file; prints its size before and after.
     Compact(DbArgs),
+    /// Trains an index again on the vectors stored now, with the settings it was built with;
+    /// other processes search the old index until the new one commits.
+    Retrain(RetrainArgs),
     /// Adds another collection's vectors (with their ids and attributes) to a collection and
     /// its indexes, all or nothing; ids both hold are refused unless --renumber.
     Merge(MergeArgs),
@@ -111,6 +114,22 @@ pub struct DeleteArgs {
     /// The ids to delete: a 1-D int64 .npy file.
     #[arg(long, value_name = "IDS.npy")]
     ids_file: Option<PathBuf>,
+    /// Print a JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// The collection's SQLite file.
+    #[arg(long, value_name = "F.db")]
+    db: PathBuf,
+    /// The index to train again (`svdb indexes` lists them).
+    #[arg(long, value_name = "NAME")]
+    index: String,
+    /// Train from this k-means seed instead of the one it was built with.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Print a JSON document instead of text.
     #[arg(long)]
     json: bool,
@@ -305,6 +324,7 @@ pub enum Prepared {
         Option<Attributes>,
     ),
     Compact(DbArgs, Collection),
+    Retrain(RetrainArgs, Collection),
     Merge(MergeArgs, Collection, Metric, Exported),
     Check(DbArgs),
 }
@@ -336,6 +356,16 @@ impl Command {
                 let collection = Collection::open_existing(&args.db)?;
                 Ok(Prepared::Compact(args, collection))
             }
+            Command::Retrain(args) => {
+                let collection = Collection::open_existing(&args.db)?;
+                if !collection.has_index(&args.index)? {
+                    return Err(Error::NoSuchIndex {
+                        name: args.index.clone(),
+                        available: collection.indexes()?.into_iter().map(|i| i.name).collect(),
+                    });
+                }
+                Ok(Prepared::Retrain(args, collection))
+            }
             Command::Check(args) => {
                 if !args.db.is_file() {
                     return Err(Error::NoSuchDatabase {
@@ -364,6 +394,9 @@ impl Prepared {
             Prepared::Search(args, mut collection, queries, index, filter) => {
                 if args.mode == ScanMode::Preloaded {
                     collection.preload(index.as_deref())?;
+                    if args.rerank.is_some_and(|depth| depth > 0) && index.is_some() {
+                        collection.preload(None)?; // the vectors re-ranking reads
+                    }
                 }
                 run_search(
                     &args,
@@ -383,6 +416,7 @@ impl Prepared {
                 run_upsert(&args, collection, &vectors, &ids, attributes.as_ref())
             }
             Prepared::Compact(args, collection) => run_compact(&args, collection),
+            Prepared::Retrain(args, collection) => run_retrain(&args, collection),
             Prepared::Check(args) => run_check(&args),
         }
     }
@@ -919,6 +953,16 @@ fn run_info(args: &DbArgs, collection: &Collection) -> Result<()> {
                 ", STALE: rebuild it"
             }
         );
+        if let Some(staleness) = index.staleness {
+            say!(
+                "index {}: trained on {} vectors; since then +{} added, -{} removed ({:.1} % changed)",
+                index.name,
+                staleness.trained_on,
+                staleness.added,
+                staleness.removed,
+                100.0 * staleness.changed_share()
+            );
+        }
         let deleted = info.deleted_entries.get(&index.name).copied().unwrap_or(0);
         if deleted > 0 {
             say!(
@@ -1106,6 +1150,29 @@ fn run_compact(args: &DbArgs, mut collection: Collection) -> Result<()> {
     say!("bytes before: {}", report.bytes_before);
     say!("bytes after: {}", report.bytes_after);
     say!("reclaimed: {}", report.reclaimed);
+    Ok(())
+}
+
+fn run_retrain(args: &RetrainArgs, mut collection: Collection) -> Result<()> {
+    let retrained = collection.retrain_index(&args.index, args.seed)?;
+    if args.json {
+        return print_json(&retrained);
+    }
+    let was = retrained.before.map_or_else(
+        || "not recorded".to_string(),
+        |before| {
+            format!(
+                "{} vectors, +{} -{} since",
+                before.trained_on, before.added, before.removed
+            )
+        },
+    );
+    say!(
+        "retrained {} on {} vectors in {:.2} s (was trained on {was})",
+        retrained.name,
+        retrained.vectors,
+        retrained.seconds
+    );
     Ok(())
 }
 

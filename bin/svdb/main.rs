@@ -13,6 +13,7 @@
 //! svdb delete  --db F.db --ids 4,8,15 | --ids-file IDS.npy
 //! svdb upsert  --db F.db --vectors X.npy --ids IDS.npy [--attributes A.csv]
 //! svdb compact --db F.db
+//! svdb retrain --db F.db --index NAME [--seed S]
 //! svdb merge   --into A.db B.db [--renumber]
 //! svdb check   --db F.db
 //! ```

@@ -22,6 +22,7 @@ pub mod indexes;
 pub mod neighbour;
 pub mod scan;
 pub mod search_params;
+pub mod staleness;
 pub mod stored_index;
 pub mod vector_index;
 

@@ -19,6 +19,7 @@ use rusqlite::Connection;
 
 use super::insert::store_rows;
 use super::{Collection, State};
+use crate::engine::staleness;
 use crate::error::{Error, Result};
 use crate::sqlite_store::attributes::{self, Attributes};
 use crate::sqlite_store::stored_vectors::delete_vectors;
@@ -161,6 +162,7 @@ impl Collection {
             for index in state.indexes.values_mut() {
                 index.add(connection, ids, &slices)?;
             }
+            staleness::record_added(connection, ids.len())?;
             state.metadata.dimension = Some(dimension);
             Ok(present.len())
         })
@@ -171,6 +173,8 @@ impl Collection {
 /// Deletes `ids`, each one the collection holds, from every index, then from the collection's
 /// rows and attributes (the indexes may read the vectors they drop).
 fn delete_known(connection: &Connection, state: &mut State, ids: &[i64]) -> Result<()> {
+    // Counted first: a graph rebuilt by this delete starts its count again at zero.
+    staleness::record_removed(connection, ids.len())?;
     for index in state.indexes.values_mut() {
         index.remove(connection, ids)?;
     }

@@ -7,6 +7,7 @@ use crate::engine::catalog::{self, check_index_name};
 use crate::engine::indexes::{
     HnswIndex, HnswSettings, IvfIndex, IvfPqIndex, IvfPqSettings, IvfSettings, PqIndex, PqSettings,
 };
+use crate::engine::staleness::{self, Staleness};
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::IndexKind;
 use crate::error::{Error, Result};
@@ -68,6 +69,9 @@ pub struct IndexInfo {
     pub bytes_per_vector: usize,
     /// `false` when the collection changed in a way the index does not reflect.
     pub up_to_date: bool,
+    /// What it was trained on and what changed since (`None` for an index built before this
+    /// was recorded).
+    pub staleness: Option<Staleness>,
 }
 
 impl Collection {
@@ -95,6 +99,7 @@ impl Collection {
                 }
             }
             catalog::write(connection, index.record())?;
+            staleness::record_training(connection, name, ids.len())?;
             state.indexes.insert(name.to_string(), index);
             Ok(())
         })
@@ -122,6 +127,7 @@ impl Collection {
             }
             index.drop_tables(connection)?;
             catalog::remove(connection, name)?;
+            staleness::forget(connection, name)?;
             state.indexes.remove(name);
             Ok(())
         })
@@ -133,7 +139,8 @@ impl Collection {
     ///
     /// A storage error.
     pub fn indexes(&self) -> Result<Vec<IndexInfo>> {
-        self.read(|_, state| {
+        self.read(|connection, state| {
+            let mut staleness = staleness::read_all(connection)?;
             Ok(state
                 .indexes
                 .values()
@@ -148,6 +155,7 @@ impl Collection {
                         bytes_per_vector: index.bytes_per_vector(),
                         up_to_date: record.built_on == state.metadata.generation
                             && record.metric == state.metadata.metric,
+                        staleness: staleness.remove(&record.name),
                     }
                 })
                 .collect())
@@ -198,6 +206,7 @@ impl Collection {
                     available,
                 })?;
             index.train(connection, &sample)?;
+            staleness::record_training(connection, name, sample.len())?;
             if state.metadata.dimension.is_none() {
                 if let Some(d) = sample.first().map(|v| v.len()) {
                     crate::sqlite_store::metadata::write_value(

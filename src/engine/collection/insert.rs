@@ -1,6 +1,7 @@
 //! Inserting a batch: the collection's rows and every index's, in one transaction.
 
 use super::{Collection, State};
+use crate::engine::staleness;
 use crate::error::{Error, Result};
 use crate::sqlite_store::attributes::{store as store_attributes, Attributes};
 use crate::sqlite_store::stored_vectors::store_vectors;
@@ -85,6 +86,7 @@ impl Collection {
             for index in state.indexes.values_mut() {
                 index.add(connection, &ids, &slices)?;
             }
+            staleness::record_added(connection, ids.len())?;
             state.metadata.dimension = Some(dimension);
             log::debug!("{path}: stored {} vectors", ids.len());
             Ok(ids)

@@ -17,6 +17,7 @@ mod filtered;
 mod indexes;
 mod insert;
 mod merge;
+mod retrain;
 mod search;
 mod view;
 
@@ -31,6 +32,7 @@ pub use delete::UNKNOWN_IDS_NAMED;
 pub use filtered::{FilteredSearch, Strategy, POST_FILTER_EXPANSION};
 pub use indexes::{IndexInfo, IndexSpec};
 pub use merge::{Exported, Merged};
+pub use retrain::Retrained;
 pub use view::CollectionIndex;
 
 use crate::distances::Metric;

@@ -29,6 +29,7 @@ use super::HnswSettings;
 use crate::distances::Metric;
 use crate::engine::catalog::{IndexRecord, Settings};
 use crate::engine::scan::ScanMode;
+use crate::engine::staleness;
 use crate::engine::stored_index::StoredIndex;
 use crate::engine::{IdSet, IndexKind, Neighbour, SearchParams};
 use crate::error::{Error, Result};
@@ -223,7 +224,7 @@ impl HnswIndex {
         self.summary = Summary::of(hnsw.graph());
         self.memory = OnceCell::new();
         let _ = self.memory.set(hnsw);
-        Ok(())
+        staleness::record_training(connection, &self.record.name, ids.len())
     }
     // ANCHOR_END: rebuild_from_live
 
@@ -474,7 +475,7 @@ fn settings_record(settings: &HnswSettings) -> Settings {
 }
 
 /// The settings of a stored graph index, checked.
-fn settings_from_record(record: &IndexRecord) -> Result<HnswSettings> {
+pub(crate) fn settings_from_record(record: &IndexRecord) -> Result<HnswSettings> {
     let name = &record.name;
     let selection_text = record.settings.get("selection").unwrap_or_default();
     let selection = Selection::from_name(selection_text).ok_or_else(|| Error::BadIndexRecord {
