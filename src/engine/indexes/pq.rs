@@ -73,8 +73,6 @@ impl PqSettings {
         Ok(Self::new(m, 1 << nbits))
     }
 
-    /// The untrained quantizer; without a `kmeans` config, it trains in matrix form
-    /// ([`KMeansBackend::Matrix`]) with the other defaults (256 vectors per centroid).
     /// The same settings, trained (in matrix form) from another k-means seed.
     pub fn with_seed(self, seed: u64) -> Self {
         PqSettings {
@@ -97,6 +95,8 @@ impl PqSettings {
         }
     }
 
+    /// The untrained quantizer; without a `kmeans` config, it trains in matrix form
+    /// ([`KMeansBackend::Matrix`]) with the other defaults (256 vectors per centroid).
     fn quantizer(&self) -> Result<VectorQuantizer> {
         let quantizer = VectorQuantizer::new(self.m_chunks, self.nb_subspace_centroids)?;
         let config = self.kmeans.unwrap_or_else(|| self.default_kmeans());
