@@ -18,7 +18,8 @@
 //! [`top_k`] (the bounded heap every search uses), [`filter`] (conditions on attributes, for
 //! filtered search), [`kernels`] (the distances again, fast: SIMD
 //! loops, AVX2 when the CPU has it, whole blocks and product-quantization scans) and
-//! [`datasets`].
+//! [`datasets`]. With the `serve` feature (on by default), `serve` is the
+//! collection as an HTTP search service (`svdb serve`).
 //!
 //! ## A first search
 //!
@@ -72,6 +73,8 @@ pub mod filter;
 pub mod kernels;
 pub mod kmeans;
 pub mod quantization;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod sqlite_store;
 pub mod top_k;
 pub mod utils;

@@ -58,6 +58,10 @@ pub enum Command {
     /// Checks a file: SQLite's integrity check, then every table against the others. Exits with
     /// 1 when a problem is found.
     Check(DbArgs),
+    /// Serves the collection over HTTP: search, insert, delete, metrics, a page (see
+    /// `simple_vector_db::serve`).
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -327,6 +331,8 @@ pub enum Prepared {
     Retrain(RetrainArgs, Collection),
     Merge(MergeArgs, Collection, Metric, Exported),
     Check(DbArgs),
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::PreparedServe),
 }
 
 impl Command {
@@ -374,6 +380,8 @@ impl Command {
                 }
                 Ok(Prepared::Check(args))
             }
+            #[cfg(feature = "serve")]
+            Command::Serve(args) => Ok(Prepared::Serve(args.prepare()?)),
         }
     }
 }
@@ -418,6 +426,8 @@ impl Prepared {
             Prepared::Compact(args, collection) => run_compact(&args, collection),
             Prepared::Retrain(args, collection) => run_retrain(&args, collection),
             Prepared::Check(args) => run_check(&args),
+            #[cfg(feature = "serve")]
+            Prepared::Serve(prepared) => prepared.run(),
         }
     }
 }

@@ -16,6 +16,7 @@
 //! svdb retrain --db F.db --index NAME [--seed S]
 //! svdb merge   --into A.db B.db [--renumber]
 //! svdb check   --db F.db
+//! svdb serve   --db F.db [--addr 127.0.0.1:7700] [--readers N] [--cache-entries 1024] [--max-body-bytes N]
 //! ```
 //!
 //! Results go to stdout (`--json` for a JSON document instead of text), logs to stderr. Every
@@ -31,6 +32,8 @@ macro_rules! say {
 
 mod commands;
 mod eval;
+#[cfg(feature = "serve")]
+mod serve;
 
 use std::process::ExitCode;
 

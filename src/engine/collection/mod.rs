@@ -19,6 +19,7 @@ mod insert;
 mod merge;
 mod retrain;
 mod search;
+mod snapshot;
 mod view;
 
 use std::cell::{OnceCell, RefCell};
@@ -373,8 +374,14 @@ impl Collection {
     // ANCHOR_END: set_metric
 
     // ANCHOR: read_write
-    /// Runs `f` in a read transaction, on a cache brought up to date with the file first.
+    /// Runs `f` in a read transaction, on a cache brought up to date with the file first (or in
+    /// the transaction of the [`snapshot`](Self::snapshot) it is called in).
     fn read<T>(&self, f: impl FnOnce(&Connection, &State) -> Result<T>) -> Result<T> {
+        if !self.connection.is_autocommit() {
+            // Inside a snapshot: its transaction is the one to read in.
+            self.refresh(&self.connection)?;
+            return f(&self.connection, &self.state.borrow());
+        }
         let transaction =
             Transaction::new_unchecked(&self.connection, TransactionBehavior::Deferred)?;
         self.refresh(&transaction)?;
