@@ -18,7 +18,6 @@ use super::error::ServeError;
 use super::metrics::Metrics;
 use super::workers::{queues, run_reader, run_writer, spawn, Workers};
 use crate::engine::Collection;
-use crate::sqlite_store::connection;
 
 /// The running workers: the handlers' side, and the threads to wait for at shutdown.
 pub struct Started {
@@ -51,10 +50,10 @@ pub fn start_workers(plan: StartupPlan) -> Result<Started, ServeError> {
         let name = format!("reader-{number}");
         let (db, jobs, ready) = (plan.db.clone(), Arc::clone(&queues.reads), ready.clone());
         threads.push(spawn(name.clone(), move || {
-            let Some((collection, side)) = report(&ready, open_reader(&name, &db)) else {
+            let Some(collection) = report(&ready, open_reader(&name, &db)) else {
                 return;
             };
-            run_reader(&name, &collection, &side, &jobs);
+            run_reader(&name, &collection, &jobs);
         })?);
     }
     let (db, jobs, cache, metrics) = (plan.db.clone(), queues.writes, plan.cache, plan.metrics);
@@ -106,7 +105,7 @@ fn report<T>(ready: &Sender<Result<(), crate::Error>>, opened: crate::Result<T>)
 // ANCHOR: open_reader
 /// A reader's handle, with the raw vectors and every index in memory, and a second connection
 /// for the attributes of its answers.
-fn open_reader(name: &str, db: &Path) -> crate::Result<(Collection, rusqlite::Connection)> {
+fn open_reader(name: &str, db: &Path) -> crate::Result<Collection> {
     let mut collection = Collection::open_existing(db)?;
     let count = collection.len()?;
     let bytes = count * collection.dimension().unwrap_or(0) * std::mem::size_of::<f32>();
@@ -125,8 +124,7 @@ fn open_reader(name: &str, db: &Path) -> crate::Result<(Collection, rusqlite::Co
             || format!("about {} bytes", index.bytes_per_vector * count),
         );
     }
-    let side = connection::open_file(db, false)?;
-    Ok((collection, side))
+    Ok(collection)
 }
 // ANCHOR_END: open_reader
 

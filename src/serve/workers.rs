@@ -25,7 +25,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::api::{
@@ -40,7 +39,6 @@ use super::validate::{
 };
 use crate::engine::neighbour::ids_of;
 use crate::engine::Collection;
-use crate::sqlite_store::attributes::read_rows;
 
 /// Where a job sends its answer.
 pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
@@ -154,12 +152,7 @@ pub fn spawn(
 
 // ANCHOR: reader_loop
 /// A reader's life: take the next job, answer it, until the queue is closed and empty.
-pub fn run_reader(
-    name: &str,
-    collection: &Collection,
-    side: &Connection,
-    jobs: &Mutex<Receiver<ReadJob>>,
-) {
+pub fn run_reader(name: &str, collection: &Collection, jobs: &Mutex<Receiver<ReadJob>>) {
     loop {
         // One reader waits on the queue at a time; the others wait for the lock, and the
         // first job that arrives goes to whichever holds it.
@@ -172,7 +165,7 @@ pub fn run_reader(
             return;
         };
         // A panic is a bug; it costs the one request (whose reply is dropped), not the thread.
-        let answered = catch_unwind(AssertUnwindSafe(|| answer_read(collection, side, job)));
+        let answered = catch_unwind(AssertUnwindSafe(|| answer_read(collection, job)));
         if answered.is_err() {
             log::error!("{name}: a read job panicked");
         }
@@ -180,14 +173,14 @@ pub fn run_reader(
 }
 // ANCHOR_END: reader_loop
 
-fn answer_read(collection: &Collection, side: &Connection, job: ReadJob) {
+fn answer_read(collection: &Collection, job: ReadJob) {
     // A client that gave up no longer listens: its answer is dropped, which is fine.
     match job {
         ReadJob::Search(search, reply) => {
-            let _ = reply.send(search_collection(collection, side, &search));
+            let _ = reply.send(search_collection(collection, &search));
         }
         ReadJob::Get(id, reply) => {
-            let _ = reply.send(get_vector(collection, side, id));
+            let _ = reply.send(get_vector(collection, id));
         }
         ReadJob::Info(reply) => {
             let _ = reply.send(describe(collection, 0));
@@ -197,12 +190,13 @@ fn answer_read(collection: &Collection, side: &Connection, job: ReadJob) {
 
 // ANCHOR: search_collection
 /// One search: the query (given, or read by id), the checks against the collection, the
-/// search, then the neighbours' attributes.
-fn search_collection(
-    collection: &Collection,
-    side: &Connection,
-    search: &CheckedSearch,
-) -> Result<Answer, ApiError> {
+/// search, then the neighbours' attributes, all in one snapshot of the file: a write that
+/// commits meanwhile is seen by none of them or, by the next request, by all.
+fn search_collection(collection: &Collection, search: &CheckedSearch) -> Result<Answer, ApiError> {
+    collection.snapshot(|collection| search_in_snapshot(collection, search))
+}
+
+fn search_in_snapshot(collection: &Collection, search: &CheckedSearch) -> Result<Answer, ApiError> {
     let query: Cow<'_, [f32]> = match &search.target {
         Target::Vector(vector) => Cow::Borrowed(vector),
         Target::Id(id) => Cow::Owned(
@@ -226,7 +220,7 @@ fn search_collection(
                 .neighbours
         }
     };
-    let attributes = read_rows(side, &ids_of(&neighbours))?;
+    let attributes = collection.attributes_of(&ids_of(&neighbours))?;
     let results = neighbours
         .iter()
         .enumerate()
@@ -243,15 +237,15 @@ fn search_collection(
 }
 // ANCHOR_END: search_collection
 
-fn get_vector(
-    collection: &Collection,
-    side: &Connection,
-    id: i64,
-) -> Result<VectorResponse, ApiError> {
+fn get_vector(collection: &Collection, id: i64) -> Result<VectorResponse, ApiError> {
+    collection.snapshot(|collection| vector_in_snapshot(collection, id))
+}
+
+fn vector_in_snapshot(collection: &Collection, id: i64) -> Result<VectorResponse, ApiError> {
     let vector = collection
         .get(id)?
         .ok_or_else(|| ApiError::not_found(format!("no vector has id {id}")))?;
-    let attributes = read_rows(side, &[id])?;
+    let attributes = collection.attributes_of(&[id])?;
     Ok(VectorResponse {
         id,
         vector,
