@@ -264,6 +264,46 @@ pub enum Error {
         data_bytes: u64,
     },
 
+    // --- Backups and recovery -------------------------------------------------------------------
+    /// SQLite's online backup of a file failed part-way; nothing was left under the backup's name.
+    #[error("backup of {db} to {dest} failed: {source}")]
+    BackupFailed {
+        db: PathBuf,
+        dest: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A backup asked to be written over the very file it copies.
+    #[error("cannot back up {db} onto itself: give another destination")]
+    BackupOntoItself { db: PathBuf },
+
+    /// A damaged file, and not one backup that passes its own check (or none at all). Nothing
+    /// was moved or deleted.
+    #[error("{db} is damaged and no good backup was found (tried: {})", list_paths_or_none(.tried))]
+    NoGoodBackup { db: PathBuf, tried: Vec<PathBuf> },
+
+    // --- The load tester -------------------------------------------------------------------------
+    /// The load tester sends traffic to this machine only.
+    #[error("{addr}: {reason}; the load tester sends requests to loopback addresses only (127.0.0.0/8, ::1, localhost)")]
+    NotLoopback { addr: String, reason: String },
+
+    /// An HTTP request that got no answer at all (refused, reset, timed out).
+    #[error("HTTP request to {url} failed: {reason}")]
+    Http { url: String, reason: String },
+
+    /// An answer from the server that is not what the contract says.
+    #[error("unexpected answer from {url}: {reason}")]
+    BadResponse { url: String, reason: String },
+
+    /// The server did not answer `GET /health` with 200 in time.
+    #[error("{url} was not ready after {waited_ms} ms (last answer: {last})")]
+    ServerNotReady {
+        url: String,
+        waited_ms: u128,
+        last: String,
+    },
+
     // --- Datasets and evaluation -------------------------------------------------------------
     /// A data file that cannot be parsed.
     #[error("bad data in {path}: {reason}")]
@@ -286,6 +326,16 @@ fn list_or_none(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_string()
     } else {
+        names.join(", ")
+    }
+}
+
+/// `a, b, c` for paths, or `none`.
+fn list_paths_or_none(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        "none".to_string()
+    } else {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         names.join(", ")
     }
 }

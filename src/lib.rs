@@ -17,9 +17,11 @@
 //! Shared pieces: [`error`] (the crate's one error type), [`validation`] (checks at the door),
 //! [`top_k`] (the bounded heap every search uses), [`filter`] (conditions on attributes, for
 //! filtered search), [`kernels`] (the distances again, fast: SIMD
-//! loops, AVX2 when the CPU has it, whole blocks and product-quantization scans) and
-//! [`datasets`]. With the `serve` feature (on by default), `serve` is the
-//! collection as an HTTP search service (`svdb serve`).
+//! loops, AVX2 when the CPU has it, whole blocks and product-quantization scans),
+//! [`datasets`] and [`backup`] (online backups, a rotation, recovery from a damaged file).
+//! With the `serve` feature (on by default), `serve` is the collection as an HTTP search
+//! service (`svdb serve`); with the `cli` feature, `serve_client` is the load tester of
+//! `svdb bench-serve`.
 //!
 //! ## A first search
 //!
@@ -64,6 +66,7 @@
 //! # Ok::<(), simple_vector_db::Error>(())
 //! ```
 
+pub mod backup;
 pub mod datasets;
 pub mod distances;
 pub mod engine;
@@ -75,6 +78,8 @@ pub mod kmeans;
 pub mod quantization;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "cli")]
+pub mod serve_client;
 pub mod sqlite_store;
 pub mod top_k;
 pub mod utils;
