@@ -24,6 +24,8 @@ use simple_vector_db::utils::timing::measure;
 use simple_vector_db::validation::check_batch;
 use simple_vector_db::{Error, Metric, Result};
 
+use crate::backup::{BackupArgs, PreparedBackup};
+use crate::bench_serve::{BenchServeArgs, PreparedBenchServe};
 use crate::eval::{EvalArgs, PreparedEval};
 use simple_vector_db::utils::output::print_json;
 
@@ -62,6 +64,12 @@ pub enum Command {
     /// `simple_vector_db::serve`).
     #[cfg(feature = "serve")]
     Serve(crate::serve::ServeArgs),
+    /// Copies the file while it is in use, consistently (SQLite's online backup), to --to FILE
+    /// or into --dir DIR keeping the newest --keep backups.
+    Backup(BackupArgs),
+    /// Load-tests a running `svdb serve` on this machine: throughput and latency percentiles
+    /// at each concurrency level.
+    BenchServe(Box<BenchServeArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +341,8 @@ pub enum Prepared {
     Check(DbArgs),
     #[cfg(feature = "serve")]
     Serve(crate::serve::PreparedServe),
+    Backup(PreparedBackup),
+    BenchServe(Box<PreparedBenchServe>),
 }
 
 impl Command {
@@ -382,6 +392,8 @@ impl Command {
             }
             #[cfg(feature = "serve")]
             Command::Serve(args) => Ok(Prepared::Serve(args.prepare()?)),
+            Command::Backup(args) => Ok(Prepared::Backup(args.prepare()?)),
+            Command::BenchServe(args) => Ok(Prepared::BenchServe(Box::new(args.prepare()?))),
         }
     }
 }
@@ -428,6 +440,8 @@ impl Prepared {
             Prepared::Check(args) => run_check(&args),
             #[cfg(feature = "serve")]
             Prepared::Serve(prepared) => prepared.run(),
+            Prepared::Backup(prepared) => prepared.run(),
+            Prepared::BenchServe(prepared) => prepared.run(),
         }
     }
 }

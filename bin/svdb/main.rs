@@ -17,6 +17,9 @@
 //! svdb merge   --into A.db B.db [--renumber]
 //! svdb check   --db F.db
 //! svdb serve   --db F.db [--addr 127.0.0.1:7700] [--readers N] [--cache-entries 1024] [--max-body-bytes N]
+//! svdb backup  --db F.db --to FILE | --dir DIR [--keep 7]
+//! svdb bench-serve [--addr 127.0.0.1:7700] [--concurrency 1,8,32] [--duration 10s] [--max-requests N]
+//!                [--queries Q.npy | --by-id] [--k 10] [--index NAME] [--nprobe P] [--ef EF] [--wait-ready 60s] [--repeat]
 //! ```
 //!
 //! Results go to stdout (`--json` for a JSON document instead of text), logs to stderr. Every
@@ -30,6 +33,8 @@ macro_rules! say {
     };
 }
 
+mod backup;
+mod bench_serve;
 mod commands;
 mod eval;
 #[cfg(feature = "serve")]

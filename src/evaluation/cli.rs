@@ -245,6 +245,22 @@ pub fn parse_positive(text: &str) -> std::result::Result<usize, String> {
     }
 }
 
+/// Parses a duration: `500ms`, `10s`, `2m`, `24h`, `1.5s`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let text = text.trim();
+    let units = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)];
+    let (number, unit_seconds) = units
+        .iter()
+        .find_map(|(suffix, seconds)| text.strip_suffix(suffix).map(|n| (n, *seconds)))
+        .unwrap_or((text, 1.0));
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 10s, 500ms, 2m or 24h"))?;
+    std::time::Duration::try_from_secs_f64(value * unit_seconds)
+        .map_err(|_| format!("{text:?} is not a duration of zero or more"))
+}
+
 /// Parses `N,DIM,CLUSTERS`, three whole numbers of at least 1.
 fn parse_generate(text: &str) -> std::result::Result<(usize, usize, usize), String> {
     let parts = text
@@ -277,6 +293,18 @@ pub fn check_then_run<T>(checked: Result<T>, run: impl FnOnce(T) -> Result<()>) 
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_in_their_units() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
 
     #[derive(Debug, Parser)]
     struct TestCli {
