@@ -7,9 +7,12 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
-use simple_vector_db::evaluation::cli::parse_positive;
+use simple_vector_db::backup::Rotation;
+use simple_vector_db::evaluation::cli::{parse_duration, parse_positive};
+use simple_vector_db::serve::backups::BackupSchedule;
 use simple_vector_db::serve::{self, ServeConfig, ServeError, QUEUE_PER_READER};
 use simple_vector_db::{Error, Result};
 
@@ -31,6 +34,16 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = parse_positive)]
     max_body_bytes: usize,
+    /// Back the file up into this folder on a schedule; at start-up, a damaged file is
+    /// replaced by the newest backup here that passes its check.
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// How often to back up (`24h`, `30m`, `10s`).
+    #[arg(long, default_value = "24h", value_parser = parse_duration, requires = "backup_dir")]
+    backup_every: Duration,
+    /// How many backups to keep, the newest.
+    #[arg(long, default_value_t = 7, value_parser = parse_positive, requires = "backup_dir")]
+    keep: usize,
 }
 
 /// `svdb serve` with its file checked and its address bound.
@@ -53,6 +66,17 @@ impl ServeArgs {
         }
         let listener = TcpListener::bind(&self.addr)
             .map_err(|e| Error::io(format!("--addr {}", self.addr), e))?;
+        let backups = self
+            .backup_dir
+            .map(|dir| {
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| Error::io(dir.display().to_string(), e))?;
+                Ok::<_, Error>(BackupSchedule {
+                    rotation: Rotation::new(dir, self.keep)?,
+                    every: self.backup_every,
+                })
+            })
+            .transpose()?;
         let readers = self.readers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
@@ -64,6 +88,7 @@ impl ServeArgs {
                 cache_entries: self.cache_entries,
                 max_body_bytes: self.max_body_bytes,
                 queue_per_reader: QUEUE_PER_READER,
+                backups,
             },
         })
     }
@@ -93,7 +118,7 @@ impl PreparedServe {
 /// the I/O error that stopped the service.
 fn into_library_error(error: ServeError) -> Error {
     match error {
-        ServeError::Load { source, .. } => source,
+        ServeError::Load { source, .. } => *source,
         ServeError::Runtime(source) => Error::io("the async runtime", source),
         ServeError::Socket { addr, source } => Error::io(addr, source),
         ServeError::Thread { name, source } => Error::io(format!("thread {name}"), source),

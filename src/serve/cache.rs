@@ -14,7 +14,7 @@
 //! misses once more than it had to.
 
 use std::num::NonZeroUsize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use lru::LruCache;
@@ -49,23 +49,21 @@ pub enum Lookup {
 #[derive(Debug)]
 pub struct AnswerCache {
     entries: Option<Mutex<LruCache<String, CachedAnswer>>>,
-    probe: Mutex<Connection>,
-    path: String,
+    /// Opened by the first lookup, after start-up's check (and recovery) of the file: a
+    /// connection opened before a recovery would read the damaged file set aside.
+    probe: Mutex<Option<Connection>>,
+    path: PathBuf,
 }
 
 impl AnswerCache {
     /// A cache of at most `capacity` answers for the file at `path` (0: no cache; the
     /// generation is still read, for the answers' sake).
-    ///
-    /// # Errors
-    ///
-    /// The file cannot be opened.
-    pub fn new(path: &Path, capacity: usize) -> Result<Self> {
-        Ok(AnswerCache {
+    pub fn new(path: &Path, capacity: usize) -> Self {
+        AnswerCache {
             entries: NonZeroUsize::new(capacity).map(|n| Mutex::new(LruCache::new(n))),
-            probe: Mutex::new(connection::open_file(path, false)?),
-            path: path.display().to_string(),
-        })
+            probe: Mutex::new(None),
+            path: path.to_path_buf(),
+        }
     }
 
     /// The file's generation now: one read of the `meta` table.
@@ -74,11 +72,15 @@ impl AnswerCache {
     ///
     /// A storage error.
     pub fn file_generation(&self) -> Result<i64> {
-        let probe = self
+        let mut probe = self
             .probe
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        metadata::read_generation(&probe, &self.path)
+        let probe = match &mut *probe {
+            Some(open) => open,
+            slot @ None => slot.insert(connection::open_file(&self.path, false)?),
+        };
+        metadata::read_generation(probe, &self.path.display().to_string())
     }
 
     // ANCHOR: lookup
@@ -252,7 +254,7 @@ mod tests {
         collection
             .insert(&[[1.0f32, 2.0]], None)
             .expect("an insert");
-        let cache = AnswerCache::new(&path, 4).expect("a cache");
+        let cache = AnswerCache::new(&path, 4);
         let Lookup::Miss { generation } = cache.lookup("q").expect("a lookup") else {
             panic!("an empty cache misses");
         };

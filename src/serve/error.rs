@@ -33,8 +33,10 @@ pub enum ServeError {
     #[error("cannot load {path}: {source}")]
     Load {
         path: PathBuf,
+        /// Boxed: the library's error is large, and this one travels through every start-up
+        /// function's result.
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
 
     /// A worker thread panicked (a bug: nothing a request sends should get there).

@@ -62,6 +62,10 @@ pub struct Metrics {
     pub cache_hits: Counter,
     pub cache_misses: Counter,
     pub cache_entries: Gauge,
+    pub backups: Counter,
+    pub backup_failures: Counter,
+    /// When the last backup was written, in seconds since 1970 (0: none yet).
+    pub last_backup_time: Gauge,
     resident_memory: Gauge,
     cpu_seconds: Counter<f64, AtomicU64>,
 }
@@ -86,6 +90,9 @@ impl Metrics {
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
             cache_entries: Gauge::default(),
+            backups: Counter::default(),
+            backup_failures: Counter::default(),
+            last_backup_time: Gauge::default(),
             resident_memory: Gauge::default(),
             cpu_seconds: Counter::default(),
             registry: Registry::default(),
@@ -134,6 +141,21 @@ impl Metrics {
             "svdb_cache_entries",
             "Answers kept in the cache",
             metrics.cache_entries.clone(),
+        );
+        registry.register(
+            "svdb_backups",
+            "Scheduled backups written",
+            metrics.backups.clone(),
+        );
+        registry.register(
+            "svdb_backup_failures",
+            "Scheduled backups that failed",
+            metrics.backup_failures.clone(),
+        );
+        registry.register(
+            "svdb_last_backup_time_seconds",
+            "When the last scheduled backup was written (Unix time)",
+            metrics.last_backup_time.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",

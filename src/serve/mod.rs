@@ -17,11 +17,14 @@
 //!   page at `GET /` that draws the digits.
 //! - [`startup`] and [`shutdown`]: bind first, load while `/health` says `loading`; on SIGTERM
 //!   or Ctrl-C, finish what is in flight, drain the writes, exit 0.
+//! - [`backups`]: the file checked before anything opens it (a damaged one replaced by its
+//!   newest good backup), and backups on a schedule while the service runs.
 //!
 //! [`Collection`]: crate::engine::Collection
 
 pub mod api;
 pub mod api_error;
+pub mod backups;
 pub mod cache;
 pub mod error;
 pub mod metrics;
@@ -42,6 +45,7 @@ use tokio::sync::watch;
 pub use error::ServeError;
 
 use api_error::ApiError;
+use backups::{recover_at_startup, start_schedule, BackupSchedule};
 use cache::AnswerCache;
 use metrics::Metrics;
 use shutdown::stop_signal;
@@ -62,6 +66,8 @@ pub struct ServeConfig {
     /// How many jobs may wait per reader (and for the writer) before requests are refused as
     /// `overloaded`.
     pub queue_per_reader: usize,
+    /// Backups on a schedule, and the folder recovery looks in (`None`: no backups).
+    pub backups: Option<BackupSchedule>,
 }
 
 /// The default of [`ServeConfig::queue_per_reader`].
@@ -73,6 +79,8 @@ pub struct AppState {
     /// `None` while loading, and again once shutting down.
     workers: Mutex<Option<Workers>>,
     ready: AtomicBool,
+    /// Dropped at shutdown, which stops the backup thread.
+    backup_stop: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     pub cache: Arc<AnswerCache>,
     pub metrics: Arc<Metrics>,
 }
@@ -102,9 +110,14 @@ impl AppState {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Drops the handlers' side of the queues: the workers finish what is queued and stop.
+    /// Drops the handlers' side of the queues: the workers finish what is queued and stop;
+    /// so does the backup thread.
     fn close_queues(&self) {
         self.workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        self.backup_stop
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
@@ -150,14 +163,11 @@ async fn serve(
     };
     listener.set_nonblocking(true).map_err(socket_error)?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(socket_error)?;
-    let cache =
-        AnswerCache::new(&config.db, config.cache_entries).map_err(|source| ServeError::Load {
-            path: config.db.clone(),
-            source,
-        })?;
+    let cache = AnswerCache::new(&config.db, config.cache_entries);
     let state = Arc::new(AppState {
         workers: Mutex::new(None),
         ready: AtomicBool::new(false),
+        backup_stop: Mutex::new(None),
         cache: Arc::new(cache),
         metrics: Arc::new(Metrics::new()),
     });
@@ -170,17 +180,16 @@ async fn serve(
         metrics: Arc::clone(&state.metrics),
     };
     let loading_state = Arc::clone(&state);
-    let loading = tokio::task::spawn_blocking(move || match start_workers(plan) {
-        Ok(started) => {
-            loading_state.install(started.workers);
-            Ok(started.threads)
-        }
-        Err(error) => {
-            log::error!("{error}");
-            let _ = failed.send(true);
-            Err(error)
-        }
-    });
+    let backups = config.backups.clone();
+    let loading =
+        tokio::task::spawn_blocking(move || match start_service(plan, backups, &loading_state) {
+            Ok(threads) => Ok(threads),
+            Err(error) => {
+                log::error!("{error}");
+                let _ = failed.send(true);
+                Err(error)
+            }
+        });
     let app = routes::router(Arc::clone(&state), config.max_body_bytes);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -197,3 +206,25 @@ async fn serve(
     Ok(threads)
 }
 // ANCHOR_END: run
+
+// ANCHOR: start_service
+/// What the service does while `/health` says `loading`: check the file (recovering it from a
+/// backup if it is damaged), start the workers, then the backup schedule.
+fn start_service(
+    plan: StartupPlan,
+    backups: Option<BackupSchedule>,
+    state: &AppState,
+) -> Result<Vec<JoinHandle<()>>, ServeError> {
+    recover_at_startup(&plan.db, backups.as_ref())?;
+    let (db, metrics) = (plan.db.clone(), Arc::clone(&plan.metrics));
+    let started = start_workers(plan)?;
+    let mut threads = started.threads;
+    if let Some(schedule) = backups {
+        let scheduled = start_schedule(db, schedule, metrics)?;
+        *state.backup_stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(scheduled.stop);
+        threads.push(scheduled.thread);
+    }
+    state.install(started.workers);
+    Ok(threads)
+}
+// ANCHOR_END: start_service

@@ -72,7 +72,7 @@ pub fn start_workers(plan: StartupPlan) -> Result<Started, ServeError> {
         });
         outcome.map_err(|source| ServeError::Load {
             path: plan.db.clone(),
-            source,
+            source: Box::new(source),
         })?;
     }
     log::info!(

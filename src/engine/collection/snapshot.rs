@@ -43,7 +43,7 @@ impl Collection {
     ///
     /// # Errors
     ///
-    /// [`Error::BadData`](crate::Error::BadData) for a stored value of the wrong type.
+    /// [`Error::BadData`] for a stored value of the wrong type.
     pub fn attributes_of(&self, ids: &[i64]) -> Result<Option<Attributes>> {
         self.read(|connection, _| attributes::read_rows(connection, ids))
     }
