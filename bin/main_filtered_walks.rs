@@ -29,8 +29,9 @@ use simple_vector_db::{Error, Result};
 #[derive(Debug, Parser)]
 #[command(name = "main_filtered_walks", version)]
 struct Args {
-    /// Where to write the PNG (its directory is created if missing).
-    #[arg(long, default_value = "tutorial/src/images/ch14-graph-walks.png")]
+    /// Where to write the PNG (its directory is created if missing). The default is the current
+    /// directory, so that a run never overwrites the book's picture, which `regen_book` draws.
+    #[arg(long, default_value = "ch14-graph-walks.png")]
     out: PathBuf,
     /// How many base vectors (at most 200,000).
     #[arg(long, default_value_t = 50_000, value_parser = parse_positive)]

@@ -35,8 +35,9 @@ use simple_vector_db::{Error, Metric, Result};
 #[derive(Debug, Parser)]
 #[command(name = "main_hnsw_layers", version)]
 struct Args {
-    /// Where to write the PNG (its directory is created if missing).
-    #[arg(long, default_value = "tutorial/src/images/ch13-hnsw-layers.png")]
+    /// Where to write the PNG (its directory is created if missing). The default is the current
+    /// directory, so that a run never overwrites the book's picture, which `regen_book` draws.
+    #[arg(long, default_value = "ch13-hnsw-layers.png")]
     out: PathBuf,
     /// How many points to insert (2 to 100,000).
     #[arg(long, default_value_t = 300, value_parser = parse_positive)]

@@ -30,8 +30,9 @@ use simple_vector_db::{Error, Result};
 #[derive(Debug, Parser)]
 #[command(name = "main_kmeans_cells", version)]
 struct Args {
-    /// Where to write the PNG (its directory is created if missing).
-    #[arg(long, default_value = "tutorial/src/images/ch06-kmeans-cells.png")]
+    /// Where to write the PNG (its directory is created if missing). The default is the current
+    /// directory, so that a run never overwrites the book's picture, which `regen_book` draws.
+    #[arg(long, default_value = "ch06-kmeans-cells.png")]
     out: PathBuf,
     /// How many points to draw.
     #[arg(long, default_value_t = 600, value_parser = parse_positive)]

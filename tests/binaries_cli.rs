@@ -472,3 +472,35 @@ fn help_lists_both_metrics_and_version_names_the_binary() {
         );
     }
 }
+
+/// Without `--out`, a picture goes to the current directory under the book's file name: a
+/// student running the command a caption gives never overwrites the book's own picture (which
+/// `regen_book` draws with an explicit `--out`).
+#[test]
+fn pictures_go_to_the_current_directory_by_default() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for (binary, name, args) in [
+        (
+            KMEANS_CELLS,
+            "ch06-kmeans-cells.png",
+            &["--points", "60", "--size", "64"][..],
+        ),
+        (HNSW_LAYERS, "ch13-hnsw-layers.png", &["--size", "64"][..]),
+    ] {
+        let output = Command::new(binary)
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the binary runs");
+        assert!(output.status.success(), "{binary}: {}", stderr_of(&output));
+        assert!(
+            stdout_of(&output).contains(&format!("wrote {name}")),
+            "{binary}: {}",
+            stdout_of(&output)
+        );
+        let bytes = std::fs::read(dir.path().join(name)).expect("the PNG is in the directory");
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+}

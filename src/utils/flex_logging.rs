@@ -1,9 +1,16 @@
 //! Coloured, one-line log records, as in the original's `flex_logging`.
 //!
-//! Each record reads `time - LEVEL - message - (file:line)`, with the level painted green (info),
-//! yellow (warning) or red (error). It is [`env_logger`] underneath, so `RUST_LOG=debug` works
-//! as usual. Colours are dropped when the output is not a terminal (a file, a pipe, CI) or when
-//! `NO_COLOR` is set, so logs stay readable as plain text.
+//! Each record reads `time - LEVEL - message`, with the level painted green (info), yellow
+//! (warning) or red (error). The original also printed `(file:line)`; it is left out here because
+//! the location `log` records is where the macro was written, and for every record logged
+//! through a helper (`timeit`, `exit_code`) that is the helper's line, never its caller's: a
+//! location that points at the wrong place is worse than none.
+//!
+//! It is [`env_logger`] underneath, so `RUST_LOG` works as usual. Every binary logs under its
+//! own name (`main_sqlite`, …) and the library under `simple_vector_db`, so `RUST_LOG=debug`
+//! turns on both, `RUST_LOG=main_sqlite=debug` the binary's records only. Colours are dropped
+//! when the output is not a terminal (a file, a pipe, CI) or when `NO_COLOR` is set, so logs
+//! stay readable as plain text.
 
 use std::io::{IsTerminal, Write};
 
@@ -26,12 +33,10 @@ pub fn init() {
             .format(|buf, record| {
                 writeln!(
                     buf,
-                    "{} - {} - {} - ({}:{})",
+                    "{} - {} - {}",
                     buf.timestamp_millis(),
                     paint_level(record.level()),
                     record.args(),
-                    record.file().unwrap_or("?"),
-                    record.line().unwrap_or(0),
                 )
             })
             .try_init();
