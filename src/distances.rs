@@ -52,6 +52,7 @@ fn sum_over_pairs(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
 /// score sorts unpredictably. We return `0.0` instead ("no similarity"), which ranks a zero vector
 /// behind every vector that points even slightly the same way as the query.
 pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
+    // ANCHOR: starter_ch01_task1_cosine_similarity
     let (a_a, b_b, a_b) = (dot(a, a), dot(b, b), dot(a, b));
     // The fast path, for ordinary values. A squared norm that is not a normal f32 (infinite for
     // values past ~1e19, zero or subnormal for values below ~1e-19, where squares underflow) has
@@ -62,6 +63,7 @@ pub fn cosine_similarity(a: &[f32], b: &[f32]) -> f32 {
         return (a_b / (a_a.sqrt() * b_b.sqrt())).clamp(-1.0, 1.0);
     }
     cosine_similarity_f64(a, b)
+    // ANCHOR_END: starter_ch01_task1_cosine_similarity
 }
 
 /// The same formula in `f64`, whose range holds the square of any `f32` (and sums of billions of
@@ -88,10 +90,12 @@ fn cosine_similarity_f64(a: &[f32], b: &[f32]) -> f32 {
 /// no square root, and squared distances of sub-vectors *add up* to the squared distance of the
 /// whole vector, which product quantization relies on (chapter 7).
 pub fn squared_euclidean_distance(a: &[f32], b: &[f32]) -> f32 {
+    // ANCHOR: starter_ch01_task2_squared_euclidean_distance
     sum_over_pairs(a, b, |x, y| {
         let d = x - y;
         d * d
     })
+    // ANCHOR_END: starter_ch01_task2_squared_euclidean_distance
 }
 
 /// Euclidean distance `√Σ (aᵢ - bᵢ)²`.

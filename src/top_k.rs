@@ -66,6 +66,7 @@ impl<K: Ord + Copy> TopK<K> {
 
     /// Offers a candidate; it is kept only if it beats the worst of the current k.
     pub fn push(&mut self, key: K, score: f32) {
+        // ANCHOR: starter_ch02_task2_bounded_heap
         let candidate = Candidate {
             rank: self.metric.rank_key(score),
             key,
@@ -78,6 +79,7 @@ impl<K: Ord + Copy> TopK<K> {
                 *worst = candidate; // PeekMut restores the heap order when dropped.
             }
         }
+        // ANCHOR_END: starter_ch02_task2_bounded_heap
     }
 
     // ANCHOR: admits
@@ -86,11 +88,13 @@ impl<K: Ord + Copy> TopK<K> {
     /// first, so the millions of candidates that lose cost a comparison, not a heap operation.
     #[inline]
     pub fn admits(&self, score: f32) -> bool {
+        // ANCHOR: starter_ch12_task1_admits
         self.heap.len() < self.k
             || self
                 .heap
                 .peek()
                 .is_some_and(|worst| self.metric.rank_key(score) <= worst.rank)
+        // ANCHOR_END: starter_ch12_task1_admits
     }
     // ANCHOR_END: admits
 

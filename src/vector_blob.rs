@@ -10,12 +10,14 @@ use crate::error::{Error, Result};
 // ANCHOR: vector_to_blob
 /// The little-endian bytes of `vector`, ready to bind as an SQLite BLOB.
 pub fn vector_to_blob(vector: &[f32]) -> Vec<u8> {
+    // ANCHOR: starter_ch04_task1_vector_to_blob
     if cfg!(target_endian = "little") {
         // f32 → bytes is always allowed (bytes have no alignment), so this cast cannot fail.
         bytemuck::cast_slice(vector).to_vec()
     } else {
         vector.iter().flat_map(|x| x.to_le_bytes()).collect()
     }
+    // ANCHOR_END: starter_ch04_task1_vector_to_blob
 }
 // ANCHOR_END: vector_to_blob
 
@@ -23,12 +25,14 @@ pub fn vector_to_blob(vector: &[f32]) -> Vec<u8> {
 /// Decodes a BLOB written by [`vector_to_blob`] into a new vector of `dimension` values.
 pub fn blob_to_vector(blob: &[u8], dimension: usize) -> Result<Vec<f32>> {
     check_blob_length(blob, dimension)?;
+    // ANCHOR: starter_ch04_task2_blob_to_vector
     if cfg!(target_endian = "little") {
         // Copies into a fresh, properly aligned Vec<f32>: safe whatever the BLOB's alignment.
         Ok(bytemuck::pod_collect_to_vec(blob))
     } else {
         Ok(decode_little_endian(blob))
     }
+    // ANCHOR_END: starter_ch04_task2_blob_to_vector
 }
 
 // ANCHOR: blob_as_vector
@@ -43,6 +47,7 @@ pub fn blob_as_vector<'a>(
     scratch: &'a mut Vec<f32>,
 ) -> Result<&'a [f32]> {
     check_blob_length(blob, dimension)?;
+    // ANCHOR: starter_ch05_task2_blob_as_vector
     if cfg!(target_endian = "little") {
         if let Ok(floats) = bytemuck::try_cast_slice::<u8, f32>(blob) {
             return Ok(floats);
@@ -51,6 +56,7 @@ pub fn blob_as_vector<'a>(
     scratch.clear();
     scratch.extend(little_endian_floats(blob));
     Ok(scratch)
+    // ANCHOR_END: starter_ch05_task2_blob_as_vector
 }
 // ANCHOR_END: blob_as_vector
 

@@ -91,6 +91,7 @@ impl FlatIndex {
         {
             return Err(Error::DuplicateId(taken));
         }
+        // ANCHOR: starter_ch02_task1_store_the_batch
         self.dimension = dimension;
         for (&id, vector) in ids.iter().zip(vectors) {
             self.positions.insert(id, self.ids.len());
@@ -98,6 +99,7 @@ impl FlatIndex {
             self.values.extend_from_slice(vector.as_ref());
         }
         Ok(())
+        // ANCHOR_END: starter_ch02_task1_store_the_batch
     }
     // ANCHOR_END: insert_with_ids
 
@@ -151,11 +153,13 @@ impl VectorIndex for FlatIndex {
             return Ok(Vec::new()); // nothing stored yet, so no dimension to check against
         };
         check_vector(query, dimension)?;
+        // ANCHOR: starter_ch02_task3_brute_force_search
         let mut best = TopK::new(params.k, self.metric);
         for (id, vector) in self.iter() {
             best.push(id, self.metric.score(query, vector));
         }
         Ok(best.into_neighbours())
+        // ANCHOR_END: starter_ch02_task3_brute_force_search
     }
     // ANCHOR_END: flat_search
 

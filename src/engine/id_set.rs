@@ -36,6 +36,7 @@ pub enum IdSet {
 impl IdSet {
     /// The set of `ids` (in any order, repeats counted once).
     pub fn new(ids: &[i64]) -> Self {
+        // ANCHOR: starter_ch14_task1_id_set_new
         let (Some(&first), Some(&last)) = (ids.iter().min(), ids.iter().max()) else {
             return IdSet::Hashed(HashSet::new());
         };
@@ -58,11 +59,13 @@ impl IdSet {
             bits[word] |= 1 << bit;
         }
         IdSet::Bits { first, bits, len }
+        // ANCHOR_END: starter_ch14_task1_id_set_new
     }
 
     /// `true` when `id` is in the set.
     #[inline]
     pub fn contains(&self, id: i64) -> bool {
+        // ANCHOR: starter_ch14_task2_id_set_contains
         match self {
             IdSet::Bits { first, bits, .. } => {
                 if id < *first {
@@ -74,6 +77,7 @@ impl IdSet {
             }
             IdSet::Hashed(set) => set.contains(&id),
         }
+        // ANCHOR_END: starter_ch14_task2_id_set_contains
     }
     // ANCHOR_END: id_set
 

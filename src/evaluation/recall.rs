@@ -18,6 +18,7 @@ use crate::evaluation::ground_truth::GroundTruth;
 ///
 /// A search that returned fewer than `k` ids simply counts the missing ones as misses.
 pub fn recall_at_k(found: &[i64], truth: &[i64], k: usize) -> f64 {
+    // ANCHOR: starter_ch09_task1_recall_at_k
     if k == 0 {
         return 0.0;
     }
@@ -29,6 +30,7 @@ pub fn recall_at_k(found: &[i64], truth: &[i64], k: usize) -> f64 {
         .copied()
         .collect();
     hits.len() as f64 / k as f64
+    // ANCHOR_END: starter_ch09_task1_recall_at_k
 }
 
 /// Mean recall@k over all queries; `results[i]` holds the ids found for query `i`.

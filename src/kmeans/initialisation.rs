@@ -44,6 +44,7 @@ pub fn starting_centroids(
 // ANCHOR: k_means_plus_plus
 /// k-means++ seeding in O(n·k·d).
 fn k_means_plus_plus(vectors: &[&[f32]], k: usize, rng: &mut impl Rng) -> Vec<Vec<f32>> {
+    // ANCHOR: starter_ch06_task1_k_means_plus_plus
     let mut picked = vec![vectors[rng.gen_range(0..vectors.len())].to_vec()];
     // Squared distance from each vector to its nearest pick so far.
     let mut nearest: Vec<f64> = vectors.iter().map(|v| weight(v, &picked[0])).collect();
@@ -56,6 +57,7 @@ fn k_means_plus_plus(vectors: &[&[f32]], k: usize, rng: &mut impl Rng) -> Vec<Ve
         picked.push(centroid);
     }
     picked
+    // ANCHOR_END: starter_ch06_task1_k_means_plus_plus
 }
 
 /// The squared distance between `a` and `b`, as a weight of the draw.

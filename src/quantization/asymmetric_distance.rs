@@ -63,6 +63,7 @@ impl DistanceTable {
         query_chunks: &[&[f32]],
         kind: SubspaceDistance,
     ) -> Self {
+        // ANCHOR: starter_ch07_task2_distance_table
         let values = query_chunks
             .iter()
             .enumerate()
@@ -79,6 +80,7 @@ impl DistanceTable {
             kind,
             values,
         }
+        // ANCHOR_END: starter_ch07_task2_distance_table
     }
     // ANCHOR_END: build_table
 
@@ -147,6 +149,7 @@ impl DistanceTable {
                 expected: self.m_chunks,
             });
         }
+        // ANCHOR: starter_ch08_task1_distance_to_code
         let mut sum = 0.0;
         for (row, &centroid) in self
             .values
@@ -159,6 +162,7 @@ impl DistanceTable {
                 .ok_or_else(|| invalid_code_byte(centroid, self.nb_subspace_centroids))?;
         }
         Ok(sum)
+        // ANCHOR_END: starter_ch08_task1_distance_to_code
     }
     // ANCHOR_END: distance_to_code
 }

@@ -137,6 +137,7 @@ impl Codebook {
     /// The caller passes a valid `chunk` and a sub-vector of `sub_dimension` values (the
     /// quantizer checks every vector before it gets here).
     pub(crate) fn nearest_code(&self, chunk: usize, sub_vector: &[f32]) -> u8 {
+        // ANCHOR: starter_ch07_task1_nearest_code
         let start = chunk * self.nb_subspace_centroids * self.sub_dimension;
         let end = start + self.nb_subspace_centroids * self.sub_dimension;
         let centroids = self.values.get(start..end).unwrap_or(&[]);
@@ -148,6 +149,7 @@ impl Codebook {
             .map_or(0, |(index, _)| index);
         // At most 256 centroids per sub-space, so the index always fits in a byte.
         nearest as u8
+        // ANCHOR_END: starter_ch07_task1_nearest_code
     }
     // ANCHOR_END: nearest_code
 }

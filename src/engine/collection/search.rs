@@ -224,6 +224,7 @@ fn search_every_row(
     k: usize,
 ) -> Result<Vec<Neighbour>> {
     check_vector(query, dimension)?;
+    // ANCHOR: starter_ch05_task1_streaming_search
     let mut best = TopK::new(k, metric);
     let mut scratch = Vec::with_capacity(dimension);
     rows::for_each_row(connection, |id, blob| {
@@ -232,5 +233,6 @@ fn search_every_row(
         Ok(())
     })?;
     Ok(best.into_neighbours())
+    // ANCHOR_END: starter_ch05_task1_streaming_search
 }
 // ANCHOR_END: search_every_row

@@ -673,6 +673,7 @@ impl StoredIndex for IvfIndex {
 /// Both filing a vector (n = 1) and probing for a query use this, so a vector is always found
 /// in the first cell its own query would probe.
 pub fn best_cells(metric: Metric, centroids: &[Vec<f32>], vector: &[f32], n: usize) -> Vec<i64> {
+    // ANCHOR: starter_ch06_task2_best_cells
     let mut best = TopK::new(n, metric);
     for (cell, centroid) in centroids.iter().enumerate() {
         best.push(cell, metric.score(vector, centroid));
@@ -681,5 +682,6 @@ pub fn best_cells(metric: Metric, centroids: &[Vec<f32>], vector: &[f32], n: usi
         .into_iter()
         .filter_map(|(cell, _)| i64::try_from(cell).ok())
         .collect()
+    // ANCHOR_END: starter_ch06_task2_best_cells
 }
 // ANCHOR_END: best_cells

@@ -68,6 +68,7 @@ fn keep_closest(candidates: &[Scored], max: usize) -> Vec<u32> {
 /// With fewer than `max` candidates there is room for all, and all are kept (as in hnswlib
 /// and FAISS): pruning would only throw links away.
 fn keep_diverse(space: &Space, candidates: &[Scored], max: usize) -> Vec<u32> {
+    // ANCHOR: starter_ch13_task1_neighbour_heuristic
     if candidates.len() <= max {
         return candidates.iter().map(|c| c.node).collect();
     }
@@ -85,6 +86,7 @@ fn keep_diverse(space: &Space, candidates: &[Scored], max: usize) -> Vec<u32> {
         }
     }
     kept
+    // ANCHOR_END: starter_ch13_task1_neighbour_heuristic
 }
 // ANCHOR_END: heuristic
 

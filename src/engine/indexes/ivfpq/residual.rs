@@ -18,12 +18,14 @@ const ENCODE_BATCH: usize = 16 * 1024;
 /// The residual of each of `vectors` to the centroid of its cell (`cells_of[i]` for vector
 /// `i`), end to end: `vectors.len() × d` values.
 pub fn residuals(cells: &CoarseCells, vectors: &[&[f32]], cells_of: &[usize]) -> Vec<f32> {
+    // ANCHOR: starter_ch15_task1_residuals
     let mut residuals = Vec::with_capacity(vectors.iter().map(|v| v.len()).sum());
     for (vector, &cell) in vectors.iter().zip(cells_of) {
         let centroid = cells.centroid(cell);
         residuals.extend(vector.iter().zip(centroid).map(|(x, c)| x - c));
     }
     residuals
+    // ANCHOR_END: starter_ch15_task1_residuals
 }
 // ANCHOR_END: residuals
 
