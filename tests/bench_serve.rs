@@ -362,3 +362,53 @@ fn measure_the_load_testers_own_ceiling() {
     assert!(output.status.success(), "{}", stderr(&output));
     println!("{}", stdout(&output));
 }
+
+#[test]
+fn in_process_runs_the_same_levels_on_handles_of_the_file() {
+    let (addr, seen) = stand_in(Behaviour::default());
+    let dir = tempfile::TempDir::new().expect("a temporary folder");
+    let db = dir.path().join("F.db");
+    let mut collection = simple_vector_db::engine::Collection::open(&db).expect("creates");
+    let vectors: Vec<Vec<f32>> = (0..50)
+        .map(|i| (0..4).map(|j| (i * 4 + j) as f32 + 1.0).collect())
+        .collect();
+    collection.insert(&vectors, None).expect("stored");
+    drop(collection);
+    let db_arg = db.display().to_string();
+    let report = bench(
+        &addr,
+        &[
+            "--concurrency",
+            "1,2",
+            "--max-requests",
+            "40",
+            "--in-process",
+            &db_arg,
+        ],
+    );
+    let served = report["levels"].as_array().expect("levels");
+    let local = report["in_process"].as_array().expect("in-process levels");
+    assert_eq!(local.len(), 2);
+    for (served, local) in served.iter().zip(local) {
+        assert_eq!(served["concurrency"], local["concurrency"]);
+        assert_eq!(u(&local["requests"]), 40);
+        assert_eq!(u(&local["errors"]), 0, "every search answered by the file");
+        assert!(f(&local["p50_ms"]) > 0.0);
+    }
+    assert_eq!(
+        seen.searches.load(Ordering::SeqCst),
+        80,
+        "the in-process levels send nothing"
+    );
+    let missing = dir.path().join("missing.db");
+    assert_refused_before_any_work(
+        &[
+            "bench-serve",
+            "--addr",
+            &addr,
+            "--in-process",
+            &missing.display().to_string(),
+        ],
+        "missing.db",
+    );
+}

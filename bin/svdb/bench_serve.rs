@@ -10,8 +10,8 @@ use clap::Args;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::evaluation::cli::{parse_duration, parse_positive};
 use simple_vector_db::serve_client::{
-    loopback_base_url, run_level, wait_ready, BenchReport, FirstSearch, LevelBounds, LevelReport,
-    QuerySource, SearchOptions, SearchOutcome, ServeClient, ServerInfo,
+    loopback_base_url, run_level, run_level_with, wait_ready, BenchReport, FirstSearch, InProcess,
+    LevelBounds, LevelReport, QuerySource, SearchOptions, SearchOutcome, ServeClient, ServerInfo,
 };
 use simple_vector_db::utils::output::print_json;
 use simple_vector_db::{Error, Result};
@@ -59,6 +59,10 @@ pub struct BenchServeArgs {
     /// Send the same query every time (to measure the server's cache) instead of distinct ones.
     #[arg(long)]
     repeat: bool,
+    /// Then run the same levels in this process on preloaded handles of this file (the one the
+    /// server serves), without HTTP, and compare: the service's overhead.
+    #[arg(long, value_name = "F.db")]
+    in_process: Option<PathBuf>,
     /// Print a JSON document instead of a table.
     #[arg(long)]
     json: bool,
@@ -92,6 +96,13 @@ impl BenchServeArgs {
                 name: "duration",
                 reason: "must be longer than 0".to_string(),
             });
+        }
+        if let Some(db) = &self.in_process {
+            if !db.is_file() {
+                return Err(Error::NoSuchDatabase {
+                    path: db.display().to_string(),
+                });
+            }
         }
         let query_rows = self.queries.as_deref().map(npy::load_vectors).transpose()?;
         Ok(PreparedBenchServe {
@@ -128,7 +139,19 @@ impl PreparedBenchServe {
         // Search number 0 is the first search when it is timed alone; the levels go on from 1.
         let first =
             ready_after.map(|_| time_one_search(&client, &source, &options, self.args.repeat));
-        let levels = run_levels(&self.base, &source, &options, &self.args);
+        let levels = run_levels(&self.args, &|bounds| {
+            run_level(&self.base, &source, &options, bounds)
+        });
+        let in_process = match &self.args.in_process {
+            None => None,
+            Some(db) => {
+                // Opened once here first, so that a wrong file is an error, not a row of errors.
+                InProcess::open(db, &options)?;
+                Some(run_levels(&self.args, &|bounds| {
+                    run_level_with(&source, bounds, &|| InProcess::open(db, &options))
+                }))
+            }
+        };
         let first_search = ready_after
             .zip(first)
             .map(|(ready, (first_ms, ok))| compare_first(ready, first_ms, ok, &levels));
@@ -138,6 +161,7 @@ impl PreparedBenchServe {
             count: info.count,
             levels,
             first_search,
+            in_process,
         };
         if self.args.json {
             return print_json(&report);
@@ -151,10 +175,8 @@ impl PreparedBenchServe {
 
 /// Every level in turn, each going on with the query numbers where the one before stopped.
 fn run_levels(
-    base: &str,
-    source: &QuerySource,
-    options: &SearchOptions,
     args: &BenchServeArgs,
+    run: &dyn Fn(&LevelBounds) -> LevelReport,
 ) -> Vec<LevelReport> {
     let mut levels = Vec::new();
     let mut sequence = 1; // number 0 is the first search, timed on its own
@@ -166,7 +188,7 @@ fn run_levels(
             first_sequence: sequence,
             repeat: args.repeat,
         };
-        let level = run_level(base, source, options, &bounds);
+        let level = run(&bounds);
         sequence += level.requests;
         levels.push(level);
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use simple_vector_db::datasets::attributes_csv::load_attributes;
+use simple_vector_db::datasets::digits;
 use simple_vector_db::datasets::npy;
 use simple_vector_db::engine::check::{check_file, Problem};
 use simple_vector_db::engine::collection::{Exported, Strategy};
@@ -17,7 +18,7 @@ use simple_vector_db::engine::{
 };
 use simple_vector_db::evaluation::cli::parse_positive;
 use simple_vector_db::filter::sql::to_sql;
-use simple_vector_db::filter::{parse as parse_filter, Filter};
+use simple_vector_db::filter::{parse as parse_filter, AttributeType, Filter, Value};
 use simple_vector_db::sqlite_store::attributes::Attributes;
 use simple_vector_db::sqlite_store::{Layout, StoreKind};
 use simple_vector_db::utils::timing::measure;
@@ -88,8 +89,12 @@ pub struct LoadArgs {
     #[arg(long, value_name = "F.db")]
     db: PathBuf,
     /// The vectors: a 2-D float32 or float64 .npy file, one vector per row.
-    #[arg(long, value_name = "X.npy")]
-    vectors: PathBuf,
+    #[arg(long, value_name = "X.npy", required_unless_present = "digits")]
+    vectors: Option<PathBuf>,
+    /// Instead of --vectors and --attributes: the 1,797 handwritten digits shipped with the
+    /// crate (64 values from 0 to 16, an 8×8 picture each), their digit as the `label` attribute.
+    #[arg(long, conflicts_with_all = ["vectors", "attributes"])]
+    digits: bool,
     /// Their ids: a 1-D int64 .npy file, one per row. Without it, row i gets id i, counting on
     /// from the largest id already stored.
     #[arg(long, value_name = "IDS.npy")]
@@ -447,7 +452,21 @@ impl Prepared {
 }
 
 fn prepare_load(args: LoadArgs) -> Result<Prepared> {
-    let vectors = npy::load_vectors(&args.vectors)?;
+    let (vectors, labels) = match &args.vectors {
+        Some(path) => (npy::load_vectors(path)?, None),
+        None => {
+            let set = digits::load()?;
+            let labels = Attributes {
+                columns: vec![("label".to_string(), AttributeType::Integer)],
+                rows: set
+                    .labels
+                    .iter()
+                    .map(|&label| vec![Some(Value::Integer(i64::from(label)))])
+                    .collect(),
+            };
+            (set.vectors, Some(labels))
+        }
+    };
     let ids = args.ids.as_deref().map(npy::load_ids).transpose()?;
     if let Some(ids) = &ids {
         if ids.len() != vectors.len() {
@@ -464,11 +483,14 @@ fn prepare_load(args: LoadArgs) -> Result<Prepared> {
         });
     }
     check_batch(&vectors, collection.dimension())?;
-    let attributes = args
-        .attributes
-        .as_deref()
-        .map(load_attributes)
-        .transpose()?;
+    let attributes = match labels {
+        Some(labels) => Some(labels),
+        None => args
+            .attributes
+            .as_deref()
+            .map(load_attributes)
+            .transpose()?,
+    };
     if let (Some(path), Some(attributes)) = (&args.attributes, &attributes) {
         if attributes.rows.len() != vectors.len() {
             return Err(Error::BadData {

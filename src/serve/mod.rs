@@ -216,6 +216,10 @@ fn start_service(
     state: &AppState,
 ) -> Result<Vec<JoinHandle<()>>, ServeError> {
     recover_at_startup(&plan.db, backups.as_ref())?;
+    // The cache's connection opens now, on the file as checked, not at the first search.
+    if let Err(error) = plan.cache.file_generation() {
+        log::warn!("the cache cannot read the file's generation yet: {error}");
+    }
     let (db, metrics) = (plan.db.clone(), Arc::clone(&plan.metrics));
     let started = start_workers(plan)?;
     let mut threads = started.threads;

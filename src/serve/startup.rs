@@ -17,7 +17,7 @@ use super::cache::AnswerCache;
 use super::error::ServeError;
 use super::metrics::Metrics;
 use super::workers::{queues, run_reader, run_writer, spawn, Workers};
-use crate::engine::Collection;
+use crate::engine::{Collection, IndexInfo, SearchParams};
 
 /// The running workers: the handlers' side, and the threads to wait for at shutdown.
 pub struct Started {
@@ -103,8 +103,7 @@ fn report<T>(ready: &Sender<Result<(), crate::Error>>, opened: crate::Result<T>)
 }
 
 // ANCHOR: open_reader
-/// A reader's handle, with the raw vectors and every index in memory, and a second connection
-/// for the attributes of its answers.
+/// A reader's handle, with the raw vectors and every index in memory, warmed up.
 fn open_reader(name: &str, db: &Path) -> crate::Result<Collection> {
     let mut collection = Collection::open_existing(db)?;
     let count = collection.len()?;
@@ -115,7 +114,8 @@ fn open_reader(name: &str, db: &Path) -> crate::Result<Collection> {
         || collection.preload(None),
         || format!("{count} vectors, {bytes} bytes"),
     );
-    for index in collection.indexes()? {
+    let indexes = collection.indexes()?;
+    for index in &indexes {
         let what = format!("index {} ({})", index.name, index.label);
         timed(
             name,
@@ -124,9 +124,33 @@ fn open_reader(name: &str, db: &Path) -> crate::Result<Collection> {
             || format!("about {} bytes", index.bytes_per_vector * count),
         );
     }
+    warm_up(name, &collection, &indexes);
     Ok(collection)
 }
 // ANCHOR_END: open_reader
+
+// ANCHOR: warm_up
+/// One search through brute force and through each index, before the reader is counted ready:
+/// what the first search of a handle sets up once (a graph's visited marks, the kernels' choice,
+/// pages touched for the first time) is paid here, not by the first client.
+fn warm_up(name: &str, collection: &Collection, indexes: &[IndexInfo]) {
+    let Some(dimension) = collection.dimension() else {
+        return; // nothing stored: nothing to warm
+    };
+    let query = vec![1.0; dimension];
+    let started = Instant::now();
+    let names = std::iter::once(None).chain(indexes.iter().map(|i| Some(i.name.as_str())));
+    for index in names {
+        if let Err(error) = collection.search(index, &query, &SearchParams::k(1)) {
+            log::debug!("{name}: warm-up search through {index:?} failed: {error}");
+        }
+    }
+    log::info!(
+        "{name}: warmed up in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+}
+// ANCHOR_END: warm_up
 
 /// Runs one preloading step and logs it with its size and time. A step that fails is logged
 /// and skipped: a collection of codes has no raw vectors to load, a damaged index refuses

@@ -10,9 +10,10 @@
 //! one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use crate::serve_client::client::{SearchOptions, SearchOutcome, ServeClient};
+use crate::serve_client::client::{Query, SearchOptions, SearchOutcome, ServeClient};
 use crate::serve_client::latency::Latencies;
 use crate::serve_client::queries::QuerySource;
 use crate::serve_client::report::LevelReport;
@@ -39,36 +40,84 @@ struct WorkerTally {
     latencies: Latencies,
     errors: u64,
     cached: u64,
+    /// How long the worker searched.
+    ran: Duration,
+}
+
+/// What answers a worker's searches: the server over HTTP, or a collection in this process.
+pub trait Searcher {
+    /// Sends (or runs) one search and says how it was answered.
+    ///
+    /// # Errors
+    ///
+    /// A failure of the transport or of the search, counted as an error.
+    fn search(&mut self, query: &Query) -> crate::Result<SearchOutcome>;
+}
+
+/// A searcher that could not be opened: every search it is given counts as an error.
+impl<S: Searcher> Searcher for crate::Result<S> {
+    fn search(&mut self, query: &Query) -> crate::Result<SearchOutcome> {
+        match self {
+            Ok(searcher) => searcher.search(query),
+            Err(_) => Ok(SearchOutcome::Failed),
+        }
+    }
+}
+
+/// The server, over one kept-alive HTTP connection.
+struct OverHttp<'a> {
+    client: ServeClient,
+    options: &'a SearchOptions,
+}
+
+impl Searcher for OverHttp<'_> {
+    fn search(&mut self, query: &Query) -> crate::Result<SearchOutcome> {
+        self.client.search(query, self.options)
+    }
 }
 
 // ANCHOR: run_level
-/// Runs one level against the server at `base` and reports what its searches saw.
-///
-/// Latencies are those of the answered searches; a search answered with another status than
-/// 200, with a body that is not a search answer, or not answered at all, counts as an error.
+/// Runs one level against the server at `base`: `bounds.concurrency` workers, each with its
+/// own connection, searching until the deadline or the count.
 pub fn run_level(
     base: &str,
     source: &QuerySource,
     options: &SearchOptions,
     bounds: &LevelBounds,
 ) -> LevelReport {
+    run_level_with(source, bounds, &|| OverHttp {
+        client: ServeClient::new(base),
+        options,
+    })
+}
+
+/// Runs one level with searchers made by `open`, one per worker and in its thread (a
+/// collection cannot move between threads). The clock starts once every worker has its
+/// searcher, so opening one (preloading a collection) is not counted.
+pub fn run_level_with<S: Searcher>(
+    source: &QuerySource,
+    bounds: &LevelBounds,
+    open: &(dyn Fn() -> S + Sync),
+) -> LevelReport {
+    let workers = bounds.concurrency.max(1);
     let claimed = AtomicU64::new(0);
-    let started = Instant::now();
-    let deadline = started + bounds.duration;
+    let all_open = Barrier::new(workers);
     let tallies: Vec<WorkerTally> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..bounds.concurrency.max(1))
+        let running: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    search_until_bounds(base, source, options, bounds, &claimed, deadline)
+                    let mut searcher = open();
+                    all_open.wait();
+                    search_until_bounds(&mut searcher, source, bounds, &claimed)
                 })
             })
             .collect();
-        workers
+        running
             .into_iter()
             .map(|w| w.join().unwrap_or_default()) // a worker that panicked counted nothing
             .collect()
     });
-    let elapsed = started.elapsed();
+    let elapsed = tallies.iter().map(|t| t.ran).max().unwrap_or_default();
     let mut latencies = Latencies::new();
     let (mut errors, mut cached) = (0, 0);
     for tally in &tallies {
@@ -80,16 +129,15 @@ pub fn run_level(
 }
 // ANCHOR_END: run_level
 
-/// One worker's loop: claim a number, search, record; until the deadline or the count.
+/// One worker's closed loop: claim a number, search, record, until a bound is reached.
 fn search_until_bounds(
-    base: &str,
+    searcher: &mut impl Searcher,
     source: &QuerySource,
-    options: &SearchOptions,
     bounds: &LevelBounds,
     claimed: &AtomicU64,
-    deadline: Instant,
 ) -> WorkerTally {
-    let client = ServeClient::new(base);
+    let started = Instant::now();
+    let deadline = started + bounds.duration;
     let mut tally = WorkerTally::default();
     while Instant::now() < deadline {
         let number = claimed.fetch_add(1, Ordering::Relaxed);
@@ -98,7 +146,7 @@ fn search_until_bounds(
         }
         let query = source.query(bounds.first_sequence + number, bounds.repeat);
         let sent = Instant::now();
-        match client.search(&query, options) {
+        match searcher.search(&query) {
             Ok(SearchOutcome::Answered { cached }) => {
                 tally.latencies.record(sent.elapsed());
                 tally.cached += u64::from(cached);
@@ -106,5 +154,6 @@ fn search_until_bounds(
             Ok(SearchOutcome::Failed) | Err(_) => tally.errors += 1,
         }
     }
+    tally.ran = started.elapsed();
     tally
 }

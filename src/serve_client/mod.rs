@@ -29,6 +29,7 @@
 
 pub mod address;
 pub mod client;
+pub mod in_process;
 pub mod latency;
 pub mod load;
 pub mod queries;
@@ -37,7 +38,8 @@ pub mod report;
 
 pub use address::loopback_base_url;
 pub use client::{Query, SearchOptions, SearchOutcome, ServeClient, ServerInfo};
-pub use load::{run_level, LevelBounds};
+pub use in_process::InProcess;
+pub use load::{run_level, run_level_with, LevelBounds, Searcher};
 pub use queries::QuerySource;
 pub use ready::wait_ready;
 pub use report::{BenchReport, FirstSearch, LevelReport};

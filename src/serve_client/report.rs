@@ -84,6 +84,8 @@ pub struct BenchReport {
     pub count: usize,
     pub levels: Vec<LevelReport>,
     pub first_search: Option<FirstSearch>,
+    /// The same levels run in this process on preloaded handles, without HTTP (when asked).
+    pub in_process: Option<Vec<LevelReport>>,
 }
 
 impl BenchReport {
@@ -106,20 +108,19 @@ impl BenchReport {
             "p99 ms",
             "max ms"
         );
-        for level in &self.levels {
-            let _ = writeln!(
-                out,
-                "{:>11} {:>9} {:>7} {:>7} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-                level.concurrency,
-                level.requests,
-                level.errors,
-                level.cached,
-                level.throughput,
-                level.p50_ms,
-                level.p95_ms,
-                level.p99_ms,
-                level.max_ms
-            );
+        write_rows(&mut out, &self.levels);
+        if let Some(in_process) = &self.in_process {
+            let _ = writeln!(out, "in process, the same searches without HTTP:");
+            write_rows(&mut out, in_process);
+            for (served, local) in self.levels.iter().zip(in_process) {
+                let _ = writeln!(
+                    out,
+                    "concurrency {}: p99 served / in process {:.2}x, throughput {:.2}x",
+                    served.concurrency,
+                    served.p99_ms / local.p99_ms.max(f64::MIN_POSITIVE),
+                    served.throughput / local.throughput.max(f64::MIN_POSITIVE)
+                );
+            }
         }
         if let Some(first) = &self.first_search {
             let _ = writeln!(
@@ -137,5 +138,24 @@ impl BenchReport {
             );
         }
         out
+    }
+}
+
+/// One row per level.
+fn write_rows(out: &mut String, levels: &[LevelReport]) {
+    for level in levels {
+        let _ = writeln!(
+            out,
+            "{:>11} {:>9} {:>7} {:>7} {:>10.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            level.concurrency,
+            level.requests,
+            level.errors,
+            level.cached,
+            level.throughput,
+            level.p50_ms,
+            level.p95_ms,
+            level.p99_ms,
+            level.max_ms
+        );
     }
 }
