@@ -1,5 +1,5 @@
-//! `svdb serve` stopped while it writes: SIGTERM drains and exits 0, SIGKILL loses nothing that
-//! was acknowledged; and a write by another process is never hidden by the cache.
+//! `svdb serve` stopped while it writes: SIGTERM and Ctrl-C drain and exit 0, SIGKILL loses
+//! nothing that was acknowledged; and a write by another process is never hidden by the cache.
 
 mod serve_common;
 
@@ -78,8 +78,9 @@ fn assert_all_stored(db: &std::path::Path, acknowledged: &[(i64, Vec<f32>)]) {
     }
 }
 
-#[test]
-fn sigterm_during_inserts_drains_and_exits_0() {
+/// Sends `signal` during a stream of inserts: the server must drain and exit 0, logging
+/// `said`, with every acknowledged insert in the file.
+fn stop_during_inserts(signal: &str, said: &str) {
     let dir = TempDir::new().expect("a temporary directory");
     let db = labelled_collection(dir.path(), 50, DIMENSION);
     let mut server = Server::start_ready(&db, &["--readers", "1"]);
@@ -96,7 +97,7 @@ fn sigterm_during_inserts_drains_and_exits_0() {
         })
         .collect();
     wait_for_acks(&acknowledged, 30);
-    server.signal("TERM");
+    server.signal(signal);
     let status = server.wait_exit();
     stop.store(true, Ordering::Relaxed);
     for client in clients {
@@ -104,11 +105,21 @@ fn sigterm_during_inserts_drains_and_exits_0() {
     }
     assert_eq!(status.code(), Some(0), "{}", server.log());
     let log = server.log();
-    assert!(log.contains("SIGTERM received"), "{log}");
+    assert!(log.contains(said), "{log}");
     assert!(log.contains("write queue is drained"), "{log}");
     let acknowledged = acknowledged.lock().expect("the list").clone();
     assert!(acknowledged.len() >= 30);
     assert_all_stored(&db, &acknowledged);
+}
+
+#[test]
+fn sigterm_during_inserts_drains_and_exits_0() {
+    stop_during_inserts("TERM", "SIGTERM received");
+}
+
+#[test]
+fn ctrl_c_during_inserts_drains_and_exits_0() {
+    stop_during_inserts("INT", "Ctrl-C (SIGINT) received");
 }
 
 #[test]
