@@ -2,11 +2,13 @@
 //!
 //! The book never pastes code: each chapter includes a region of the real sources, by anchor
 //! (`// ANCHOR: name` … `// ANCHOR_END: name`) or by line range. mdBook only warns about a missing
-//! anchor and renders an empty listing, so renaming an anchor would silently blank a page. This test
-//! reads every Markdown file under `tutorial/`, resolves each include the way mdBook does, and fails
-//! with the file and line of every include that does not resolve. It also checks that included Rust
-//! sits in a `rust,ignore` fence: `mdbook test` cannot link this crate's dependencies, while
-//! `cargo test` compiles the very same code anyway.
+//! anchor and renders an empty listing, so renaming an anchor would silently blank a page. This
+//! test reads every Markdown file under `tutorial/` and `tutorial-fr/` (the French edition),
+//! resolves each include the way mdBook does, and fails with the file and line of every include
+//! that does not resolve. It also checks that included Rust sits in a `rust,ignore` fence:
+//! `mdbook test` cannot link this crate's dependencies, while `cargo test` compiles the very same
+//! code anyway. And it checks that both editions list the same chapters, each with the same
+//! listings in the same order.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -336,25 +338,76 @@ fn problems_in(markdown_path: &Path, root: &Path) -> Vec<String> {
     problems
 }
 
+/// The book's editions: the English one, and the French one beside it.
+const EDITIONS: [&str; 2] = ["tutorial", "tutorial-fr"];
+
+/// Pages one edition has and the other need not: the French glossary pairs each French term
+/// with the English one.
+const ONLY_IN_FRENCH: [&str; 1] = ["glossary.md"];
+
 #[test]
 fn every_tutorial_include_resolves_to_non_empty_code() {
     let root = normalize(Path::new(env!("CARGO_MANIFEST_DIR")));
-    let tutorial = root.join("tutorial");
-    let mut files = Vec::new();
-    markdown_files(&tutorial, &mut files);
-    files.sort();
-    assert!(
-        files.iter().any(|f| f.ends_with("src/SUMMARY.md")),
-        "no tutorial/src/SUMMARY.md found under {}",
-        tutorial.display()
-    );
-    let problems: Vec<String> = files.iter().flat_map(|f| problems_in(f, &root)).collect();
-    assert!(
-        problems.is_empty(),
-        "{} broken include(s) in the tutorial:\n  {}\n",
-        problems.len(),
-        problems.join("\n  ")
-    );
+    for edition in EDITIONS {
+        let tutorial = root.join(edition);
+        let mut files = Vec::new();
+        markdown_files(&tutorial, &mut files);
+        files.sort();
+        assert!(
+            files.iter().any(|f| f.ends_with("src/SUMMARY.md")),
+            "no {edition}/src/SUMMARY.md found under {}",
+            tutorial.display()
+        );
+        let problems: Vec<String> = files.iter().flat_map(|f| problems_in(f, &root)).collect();
+        assert!(
+            problems.is_empty(),
+            "{} broken include(s) in {edition}:\n  {}\n",
+            problems.len(),
+            problems.join("\n  ")
+        );
+    }
+}
+
+/// The pages a book's `SUMMARY.md` links to, in order.
+fn pages_of(edition: &Path) -> Vec<String> {
+    let summary = edition.join("src/SUMMARY.md");
+    let text = fs::read_to_string(&summary)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", summary.display()));
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')'))
+        .map(|(target, _)| target.to_string())
+        .filter(|target| target.ends_with(".md"))
+        .collect()
+}
+
+#[test]
+fn both_editions_have_the_same_chapters_with_the_same_listings() {
+    let root = normalize(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let english = pages_of(&root.join(EDITIONS[0]));
+    let french: Vec<String> = pages_of(&root.join(EDITIONS[1]))
+        .into_iter()
+        .filter(|page| !ONLY_IN_FRENCH.contains(&page.as_str()))
+        .collect();
+    assert!(english.len() > 10, "{english:?}");
+    assert_eq!(english, french, "the two editions list other chapters");
+    // A translation keeps every listing of its chapter, in order.
+    for page in &english {
+        let includes = |edition: &str| -> Vec<String> {
+            let path = root.join(edition).join("src").join(page);
+            let markdown = fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            parse_includes(&markdown)
+                .into_iter()
+                .map(|include| include.directive)
+                .collect()
+        };
+        assert_eq!(
+            includes(EDITIONS[0]),
+            includes(EDITIONS[1]),
+            "{page}: the editions include other listings"
+        );
+    }
 }
 
 #[test]
