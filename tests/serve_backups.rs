@@ -169,3 +169,22 @@ fn a_damaged_file_without_a_good_backup_is_not_served() {
         assert!(server.log().contains("no good backup"), "{}", server.log());
     }
 }
+
+#[test]
+fn a_zero_backup_period_is_refused_before_any_work() {
+    let dir = TempDir::new().expect("a temporary folder");
+    let db = labelled_collection(dir.path(), 10, DIMENSION);
+    let folder = dir.path().join("backups");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_svdb"))
+        .args(["serve", "--db"])
+        .arg(&db)
+        .args(["--addr", "127.0.0.1:0", "--backup-dir"])
+        .arg(&folder)
+        .args(["--backup-every", "0s"])
+        .output()
+        .expect("svdb runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("backup-every"), "{stderr}");
+    assert!(!folder.exists(), "nothing was created");
+}

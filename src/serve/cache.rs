@@ -53,6 +53,8 @@ pub struct AnswerCache {
     /// connection opened before a recovery would read the damaged file set aside.
     probe: Mutex<Option<Connection>>,
     path: PathBuf,
+    /// The path as errors name it, written out once rather than at every lookup.
+    shown: String,
 }
 
 impl AnswerCache {
@@ -63,6 +65,7 @@ impl AnswerCache {
             entries: NonZeroUsize::new(capacity).map(|n| Mutex::new(LruCache::new(n))),
             probe: Mutex::new(None),
             path: path.to_path_buf(),
+            shown: path.display().to_string(),
         }
     }
 
@@ -80,7 +83,7 @@ impl AnswerCache {
             Some(open) => open,
             slot @ None => slot.insert(connection::open_file(&self.path, false)?),
         };
-        metadata::read_generation(probe, &self.path.display().to_string())
+        metadata::read_generation(probe, &self.shown)
     }
 
     // ANCHOR: lookup

@@ -57,11 +57,19 @@ impl ServeArgs {
     ///
     /// # Errors
     ///
-    /// [`Error::NoSuchDatabase`]; [`Error::Io`] naming the address when it cannot be bound.
+    /// [`Error::NoSuchDatabase`]; [`Error::InvalidParameter`] for a zero `--backup-every`;
+    /// [`Error::Io`] naming the address when it cannot be bound.
     pub fn prepare(self) -> Result<PreparedServe> {
         if !self.db.is_file() {
             return Err(Error::NoSuchDatabase {
                 path: self.db.display().to_string(),
+            });
+        }
+        if self.backup_every.is_zero() {
+            // A zero period would back up in a loop, never resting.
+            return Err(Error::InvalidParameter {
+                name: "backup-every",
+                reason: "must be longer than 0, such as 24h or 30m".to_string(),
             });
         }
         let listener = TcpListener::bind(&self.addr)
